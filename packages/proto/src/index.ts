@@ -1,0 +1,3 @@
+export { asrProto, emotionProto, protoRoot } from "./load.ts";
+export { GrpcHealth, type ServingStatus } from "./health.ts";
+export type * from "./types.ts";

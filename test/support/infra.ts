@@ -1,0 +1,9 @@
+import { randomUUID } from "node:crypto";
+
+/** The real servers integration tests talk to; .ci/run starts them when they are not running. */
+export const testNatsUrl = process.env.TEST_NATS_URL ?? "nats://127.0.0.1:4222";
+export const testPostgresAdminUrl =
+  process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+
+/** A call id no other test run uses, so tests can share one NATS server. */
+export const uniqueCallId = (prefix = "t") => `${prefix}-${randomUUID().replaceAll("-", "").slice(0, 16)}`;
