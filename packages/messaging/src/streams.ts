@@ -25,7 +25,9 @@ export const defaultStreamLimits: StreamLimits = {
 };
 
 /** The three streams. Discard "new": a full stream refuses a publish instead of dropping accepted audio. */
-export function streamConfigs(limits: StreamLimits = defaultStreamLimits): Partial<StreamConfig>[] {
+export function streamConfigs(
+  limits: StreamLimits = defaultStreamLimits,
+): (Partial<StreamConfig> & { name: string })[] {
   const common = {
     storage: StorageType.File,
     retention: RetentionPolicy.Limits,
@@ -63,7 +65,7 @@ export function streamConfigs(limits: StreamLimits = defaultStreamLimits): Parti
 /** Creates or updates the streams; safe to run from every replica at every start. */
 export async function ensureStreams(jsm: JetStreamManager, limits?: StreamLimits): Promise<void> {
   for (const config of streamConfigs(limits)) {
-    const name = config.name as string;
+    const name = config.name;
     const existing = await jsm.streams.info(name).catch(() => undefined);
     if (existing) await jsm.streams.update(name, config);
     else await jsm.streams.add(config);
