@@ -50,5 +50,7 @@ fi
 # --- npm packages ---------------------------------------------------------------------------
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   log "installing npm packages"
-  npm ci --no-audit --no-fund
+  # `npm install`, not `npm ci`: the lock omits platform packages for other systems that some
+  # registry mirrors do not serve, and `npm ci` refuses such a lock.
+  npm install --no-audit --no-fund
 fi
