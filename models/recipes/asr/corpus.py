@@ -1,0 +1,231 @@
+"""Build the training / held-out corpus for the telephony ASR recipe.
+
+Writes under work/corpus/:
+  real_train.npz     real Asterisk prompts used for training (8 kHz)
+  heldout_real.npz   every fifth Asterisk prompt in name order (see heldout_real.txt)
+  heldout_synth.npz  held-out synthetic voices (see HELDOUT_* below), never trained on
+  synth_XXXX.npz     synthetic training shards (SHARD utterances each)
+Each npz: audio (int16 concatenated, 8 kHz), offsets (int64, len+1), texts, voices.
+Rendering is resumable: existing shards are skipped.
+"""
+import argparse, gzip, io, os, random, subprocess, sys, wave, json
+import numpy as np
+from multiprocessing import Pool
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from textnorm import normalize
+from textgen import generate
+
+SOUNDS = "/usr/share/asterisk/sounds/en"
+TRANSCRIPTS = "/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz"
+SR = 8000
+SHARD = 500
+
+ESPEAK_BASES = ["en-us", "en-gb", "en-gb-scotland", "en-029", "en-us-nyc", "en-gb-x-rp", "en-gb-x-gbclan", "en-gb-x-gbcwmd"]
+ESPEAK_TRAIN_VARIANTS = ["m1", "m2", "m3", "m4", "m6", "m7", "m8", "f1", "f2", "f4", "f5", "klatt", "klatt2", "klatt4",
+                         "Alicia", "Andrea", "Annie", "aunty", "belinda", "linda", "steph", "steph2", "anika", "david",
+                         "john", "max", "paul", "robert", "edward", "Gene", "quincy", "rob", "shelby", "travis", "victor",
+                         "zac", "benjamin", "caleb", "grandma", "grandpa", "adam", "Andy", "Lee", "Mike", "norbert"]
+FLITE_TRAIN = ["kal", "kal16", "awb", "slt"]
+FESTIVAL_TRAIN = ["kal_diphone", "ked_diphone", "cmu_us_slt_arctic_hts"]
+# Held-out synthetic voices: never used for training.
+HELDOUT_ESPEAK_VARIANTS = ["f3", "m5"]
+HELDOUT_FLITE = ["rms"]
+
+
+def read_prompts():
+    out = []
+    with gzip.open(TRANSCRIPTS, "rt", encoding="utf-8", errors="replace") as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if not line or line.startswith(";") or ": " not in line:
+                continue
+            name, text = line.split(": ", 1)
+            name = name.strip()
+            if text.strip().startswith("["):
+                continue  # tones
+            path = os.path.join(SOUNDS, name + ".wav")
+            if not os.path.exists(path):
+                continue
+            norm = normalize(text)
+            if not norm:
+                continue
+            out.append((name, norm, path))
+    out.sort(key=lambda x: x[0])
+    return out
+
+
+def split_prompts():
+    prompts = read_prompts()
+    held = [p for i, p in enumerate(prompts) if i % 5 == 4]
+    train = [p for i, p in enumerate(prompts) if i % 5 != 4]
+    return train, held
+
+
+def read_wav(path):
+    with wave.open(path, "rb") as w:
+        sr, ch, sw = w.getframerate(), w.getnchannels(), w.getsampwidth()
+        data = w.readframes(w.getnframes())
+    assert sw == 2, path
+    x = np.frombuffer(data, dtype="<i2")
+    if ch > 1:
+        x = x.reshape(-1, ch)[:, 0]
+    if sr != SR:
+        x = resample_sox(x.tobytes(), sr)
+    return x.copy()
+
+
+def resample_sox(raw, sr):
+    p = subprocess.run(["sox", "-t", "raw", "-r", str(sr), "-e", "signed", "-b", "16", "-c", "1", "-",
+                        "-t", "raw", "-r", str(SR), "-e", "signed", "-b", "16", "-c", "1", "-"],
+                       input=raw, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=True)
+    return np.frombuffer(p.stdout, dtype="<i2")
+
+
+def wav_bytes_to_8k(b):
+    with wave.open(io.BytesIO(b), "rb") as w:
+        sr = w.getframerate()
+        data = w.readframes(w.getnframes())
+    x = np.frombuffer(data, dtype="<i2")
+    if len(x) == 0:
+        # espeak writes a streaming header with 0 frames when writing to stdout
+        x = np.frombuffer(b[44:], dtype="<i2")
+    return resample_sox(x.tobytes(), sr) if sr != SR else x
+
+
+def render(job):
+    """job = (engine, voice, text, seed) -> int16 8 kHz array or None"""
+    engine, voice, text, seed = job
+    r = random.Random(seed)
+    try:
+        if engine == "espeak":
+            speed = r.randint(125, 195)
+            pitch = r.randint(25, 75)
+            b = subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch), "--stdout", text],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=60, check=True).stdout
+            # espeak --stdout header has bogus sizes: parse sample rate then raw data
+            sr = int.from_bytes(b[24:28], "little")
+            x = np.frombuffer(b[44:44 + (len(b) - 44) // 2 * 2], dtype="<i2")
+            x = resample_sox(x.tobytes(), sr)
+        elif engine == "flite":
+            tmp = f"/tmp/cs_flite_{os.getpid()}.wav"
+            subprocess.run(["flite", "-voice", voice, "-t", text, "-o", tmp], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, timeout=60, check=True)
+            with open(tmp, "rb") as f:
+                x = wav_bytes_to_8k(f.read())
+        else:
+            tmp = f"/tmp/cs_fest_{os.getpid()}.wav"
+            subprocess.run(["text2wave", "-eval", f"(voice_{voice})", "-o", tmp], input=text.encode(),
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120, check=True)
+            with open(tmp, "rb") as f:
+                x = wav_bytes_to_8k(f.read())
+        x = np.asarray(x, dtype=np.int16)
+        if len(x) < SR * 0.3:
+            return None
+        # trim long leading/trailing silence (keep 0.15 s)
+        a = np.abs(x.astype(np.int32))
+        nz = np.nonzero(a > 200)[0]
+        if len(nz):
+            s, e = max(0, nz[0] - 1200), min(len(x), nz[-1] + 1200)
+            x = x[s:e]
+        return x.copy()
+    except Exception:
+        return None
+
+
+def pick_voice(r, heldout=False):
+    if heldout:
+        u = r.random()
+        if u < 0.6:
+            return ("espeak", r.choice(ESPEAK_BASES) + "+" + r.choice(HELDOUT_ESPEAK_VARIANTS))
+        return ("flite", HELDOUT_FLITE[0])
+    u = r.random()
+    if u < 0.62:
+        return ("espeak", r.choice(ESPEAK_BASES) + "+" + r.choice(ESPEAK_TRAIN_VARIANTS))
+    if u < 0.85:
+        return ("flite", r.choice(FLITE_TRAIN))
+    return ("festival", r.choice(FESTIVAL_TRAIN))
+
+
+def save(path, arrs, texts, voices):
+    offs = np.zeros(len(arrs) + 1, dtype=np.int64)
+    offs[1:] = np.cumsum([len(a) for a in arrs])
+    audio = np.concatenate(arrs) if arrs else np.zeros(0, np.int16)
+    tmp = path + ".tmp.npz"
+    np.savez(tmp, audio=audio, offsets=offs, texts=np.array(texts), voices=np.array(voices))
+    os.replace(tmp, path)
+
+
+def load(path):
+    z = np.load(path)
+    offs = z["offsets"]
+    audio = z["audio"]
+    return [audio[offs[i]:offs[i + 1]] for i in range(len(offs) - 1)], list(z["texts"]), list(z["voices"])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default=os.path.join(HERE, "work", "corpus"))
+    ap.add_argument("--n-synth", type=int, default=16000, help="synthetic training utterances")
+    ap.add_argument("--n-text", type=int, default=40000, help="size of generated text pool")
+    ap.add_argument("--n-heldout-synth", type=int, default=200)
+    ap.add_argument("--jobs", type=int, default=2)
+    a = ap.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    train, held = split_prompts()
+    # committed held-out list must agree with the computed split
+    listed = os.path.join(HERE, "heldout_real.txt")
+    names = [p[0] for p in held]
+    if os.path.exists(listed):
+        want = [l.strip() for l in open(listed) if l.strip() and not l.startswith("#")]
+        if want != names:
+            sys.exit("heldout_real.txt does not match the computed split; refusing to continue")
+    print(f"real prompts: {len(train)} train, {len(held)} held out", flush=True)
+    for fname, plist in (("real_train.npz", train), ("heldout_real.npz", held)):
+        path = os.path.join(a.out, fname)
+        if not os.path.exists(path):
+            save(path, [read_wav(p[2]) for p in plist], [p[1] for p in plist], [p[0] for p in plist])
+    held_texts = set(p[1] for p in held)
+
+    pool_texts = [t for t in generate(a.n_text, seed=1) if t not in held_texts]
+    # held-out synthetic texts: a disjoint generated set
+    hs_texts = [t for t in generate(a.n_heldout_synth * 3, seed=777) if t not in set(pool_texts) and t not in held_texts][:a.n_heldout_synth]
+    with Pool(a.jobs) as pool:
+        path = os.path.join(a.out, "heldout_synth.npz")
+        if not os.path.exists(path):
+            r = random.Random(99)
+            jobs = [pick_voice(r, heldout=True) + (t, 10_000_000 + i) for i, t in enumerate(hs_texts)]
+            res = pool.map(render, jobs, chunksize=4)
+            keep = [(x, j) for x, j in zip(res, jobs) if x is not None]
+            save(path, [k[0] for k in keep], [k[1][2] for k in keep], [k[1][0] + ":" + k[1][1] for k in keep])
+            print(f"heldout_synth: {len(keep)}", flush=True)
+        # synthetic training texts: generated pool + training prompt transcripts (x3 voices)
+        r = random.Random(5)
+        texts = list(pool_texts)
+        r.shuffle(texts)
+        prompt_texts = [p[1] for p in train] * 3
+        # interleave prompt texts early so small corpora include them too
+        texts = texts[:a.n_synth]
+        step = max(1, len(texts) // max(1, len(prompt_texts)))
+        for k, t in enumerate(prompt_texts):
+            texts.insert(min(len(texts), k * (step + 1)), t)
+        texts = texts[:a.n_synth + len(prompt_texts)]
+        nshards = (len(texts) + SHARD - 1) // SHARD
+        for s in range(nshards):
+            path = os.path.join(a.out, f"synth_{s:04d}.npz")
+            if os.path.exists(path):
+                continue
+            rr = random.Random(1000 + s)
+            chunk = texts[s * SHARD:(s + 1) * SHARD]
+            jobs = [pick_voice(rr) + (t, s * SHARD + i) for i, t in enumerate(chunk)]
+            res = pool.map(render, jobs, chunksize=8)
+            keep = [(x, j) for x, j in zip(res, jobs) if x is not None]
+            save(path, [k[0] for k in keep], [k[1][2] for k in keep], [k[1][0] + ":" + k[1][1] for k in keep])
+            secs = sum(len(k[0]) for k in keep) / SR
+            print(f"shard {s + 1}/{nshards}: {len(keep)} utts, {secs / 60:.1f} min audio", flush=True)
+    print("corpus done", flush=True)
+
+
+if __name__ == "__main__":
+    main()
