@@ -14,6 +14,7 @@ command -v pg_ctlcluster >/dev/null || need+=(postgresql)
 command -v nats-server >/dev/null || [ -x /usr/sbin/nats-server ] || need+=(nats-server)
 command -v sipp >/dev/null || need+=(sip-tester)
 command -v sox >/dev/null || need+=(sox)
+command -v ffmpeg >/dev/null || need+=(ffmpeg)
 command -v baresip >/dev/null || need+=(baresip-core)
 [ -f /usr/share/asterisk/sounds/en/agent-pass.wav ] || need+=(asterisk-core-sounds-en-wav)
 if [ ${#need[@]} -gt 0 ]; then

@@ -28,6 +28,8 @@ export async function connectMessaging(options: {
       servers: options.servers,
       name: options.name,
       maxReconnectAttempts: -1,
+      // Async stack traces cost a capture per request; the hot paths (frame publishes) cannot afford it.
+      noAsyncTraces: true,
       reconnectTimeWait: 1000,
       pingInterval: 10_000,
     });
