@@ -1,0 +1,107 @@
+/**
+ * Batched vs unbatched engine throughput at 64 streams of real recorded speech, in one run:
+ *   npx tsx bench/asr/engine-batching.ts [streams=64] [secondsPerStream=10] [rounds=3]
+ * Same audio, same chunking (240 ms), same saturating client (engine-support.ts driveStreams); only
+ * maxBatch differs (32 vs 1). The machine is shared with a training job, so the two settings alternate
+ * for several rounds and the medians are reported.
+ */
+import { Recognizer } from "../../services/asr/src/engine/engine.ts";
+import { loadAsrModel, loadVad } from "../../services/asr/src/engine/index.ts";
+import type { AcousticModel } from "../../services/asr/src/engine/model/acoustic-model.ts";
+import { driveStreams, heldOutStreams, logger, machine, median, modelDir, table } from "./engine-support.ts";
+
+const streams = Number(process.argv[2] ?? 64);
+const seconds = Number(process.argv[3] ?? 10);
+const rounds = Number(process.argv[4] ?? 3);
+const chunkMs = 240;
+const intraOpThreads = 2;
+
+const signals = await heldOutStreams(streams, seconds);
+const audioSeconds = streams * seconds;
+const vad = await loadVad({ provider: "cpu", logger });
+const rows: Array<Array<string | number>> = [];
+
+console.log(
+  `engine batching benchmark: ${streams} streams × ${seconds} s of held-out Asterisk prompts, chunk ${chunkMs} ms, ` +
+    `maxWaitMs 10, intra-op threads ${intraOpThreads}, ${rounds} alternating rounds`,
+);
+console.log(`machine: ${machine()}`);
+for (const precision of ["fp32", "int8"] as const) {
+  const model = (await loadAsrModel({
+    dir: modelDir,
+    provider: "cpu",
+    precision,
+    intraOpThreads,
+    logger,
+  })) as AcousticModel;
+  const runs: Record<
+    number,
+    Array<{ rate: number; batches: number; mean: number; partials: number; finals: number }>
+  > = { 32: [], 1: [] };
+  const ratios: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? [32, 1] : [1, 32];
+    const rate: Record<number, number> = {};
+    for (const maxBatch of order) {
+      const engine = new Recognizer({
+        model,
+        vad,
+        logger,
+        options: { maxBatch, maxWaitMs: 10, maxStreams: streams, maxQueuedChunks: 100_000, chunkMs },
+      });
+      const { wallMs, partials, finals } = await driveStreams(engine, signals, chunkMs);
+      const stats = engine.stats();
+      await engine.close();
+      rate[maxBatch] = audioSeconds / (wallMs / 1000);
+      runs[maxBatch]!.push({
+        rate: rate[maxBatch]!,
+        batches: stats.batches,
+        mean: stats.meanBatchSize,
+        partials,
+        finals,
+      });
+      console.log(
+        `  ${precision} round ${round + 1} maxBatch ${maxBatch}: ${rate[maxBatch]!.toFixed(1)} audio-s/s (${machine()})`,
+      );
+    }
+    ratios.push(rate[32]! / rate[1]!);
+  }
+  for (const maxBatch of [32, 1]) {
+    const r = runs[maxBatch]!;
+    rows.push([
+      precision,
+      maxBatch,
+      streams,
+      audioSeconds,
+      median(r.map((x) => x.rate)).toFixed(1),
+      r.map((x) => x.rate.toFixed(1)).join(" / "),
+      median(r.map((x) => x.batches)),
+      median(r.map((x) => x.mean)).toFixed(1),
+      median(r.map((x) => x.partials)),
+      median(r.map((x) => x.finals)),
+      maxBatch === 32 ? `${median(ratios).toFixed(2)}x (${ratios.map((x) => x.toFixed(2)).join(" / ")})` : "",
+    ]);
+  }
+  await model.close();
+}
+await vad.close();
+console.log();
+console.log(
+  table(
+    [
+      "model",
+      "maxBatch",
+      "streams",
+      "audio s",
+      "audio-s/s (median)",
+      "each round",
+      "forward passes",
+      "mean batch",
+      "partials",
+      "finals",
+      "batched / unbatched",
+    ],
+    rows,
+  ),
+);
+console.log(`after: ${machine()}`);

@@ -1,0 +1,104 @@
+/** Shared by the engine benchmarks: real recorded speech, stream driving, machine description. */
+import { readFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { pino } from "pino";
+import { readWavFile } from "@callscribe/audio";
+import type { Recognizer } from "../../services/asr/src/engine/engine.ts";
+
+export const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
+export const modelDir = join(repoRoot, "models/asr-en-telephony");
+export const logger = pino({ level: "warn" });
+
+/**
+ * The held-out real Asterisk prompts (never trained on), one stream each: stream i plays prompts i, i+1, …
+ * with 0.4 s of silence between them until it has `seconds` of audio.
+ */
+export async function heldOutStreams(count: number, seconds: number): Promise<Int16Array[]> {
+  const names = readFileSync(join(repoRoot, "models/recipes/asr/heldout_real.txt"), "utf8")
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith("#"));
+  const prompts: Int16Array[] = [];
+  for (const name of names) {
+    const wav = await readWavFile(`/usr/share/asterisk/sounds/en/${name}.wav`);
+    if (wav.sampleRate === 8000) prompts.push(wav.samples[0]!);
+  }
+  const gap = new Int16Array(3200);
+  return Array.from({ length: count }, (_, i) => {
+    const parts: Int16Array[] = [];
+    let total = 0;
+    for (let k = 0; total < seconds * 8000; k++) {
+      const prompt = prompts[(i * 7 + k) % prompts.length]!;
+      parts.push(prompt, gap);
+      total += prompt.length + gap.length;
+    }
+    const out = new Int16Array(seconds * 8000);
+    let at = 0;
+    for (const p of parts) {
+      const n = Math.min(p.length, out.length - at);
+      out.set(p.subarray(0, n), at);
+      at += n;
+      if (at >= out.length) break;
+    }
+    return out;
+  });
+}
+
+/**
+ * Streams every signal through the engine as a saturating streaming client would: each stream sends one
+ * chunk (chunkMs) of audio, then waits until the model has answered for it: until less than a chunk plus one
+ * VAD window (64 ms) of its audio is waiting. (A stream always holds up to a chunk less one frame that is
+ * not sent yet, since a chunk goes to the model only when full, plus the part of a VAD window not yet run.)
+ * Every request then carries about one chunk of new audio whatever the batch size, so batcher settings
+ * are compared on the same work, and every stream always has a chunk pending or in flight.
+ */
+export async function driveStreams(
+  engine: Recognizer,
+  signals: Int16Array[],
+  chunkMs: number,
+): Promise<{ wallMs: number; partials: number; finals: number }> {
+  let partials = 0;
+  let finals = 0;
+  const started = performance.now();
+  await Promise.all(
+    signals.map(async (pcm) => {
+      const stream = engine.openStream({ sampleRate: 8000, interimResults: true });
+      stream.onEvent((e) => {
+        if (e.kind === "partial") partials++;
+        else finals++;
+      });
+      const step = (8000 * chunkMs) / 1000;
+      for (let offset = 0; offset < pcm.length; offset += step) {
+        stream.pushAudio(pcm.subarray(offset, offset + step));
+        await stream.whenBacklogBelow(chunkMs + 64);
+      }
+      await stream.finish();
+    }),
+  );
+  return { wallMs: performance.now() - started, partials, finals };
+}
+
+export function machine(): string {
+  const cpu = cpus()[0]?.model ?? "unknown CPU";
+  const [one, five] = loadavg();
+  return `${cpus().length} × ${cpu}; load average ${one!.toFixed(2)} (1 min) ${five!.toFixed(2)} (5 min); ${new Date().toISOString()}`;
+}
+
+export function table(headers: string[], rows: Array<Array<string | number>>): string {
+  const cells = [headers, ...rows.map((r) => r.map(String))];
+  const widths = headers.map((_, c) => Math.max(...cells.map((r) => r[c]!.length)));
+  const line = (r: string[]): string => `| ${r.map((v, c) => v.padEnd(widths[c]!)).join(" | ")} |`;
+  return [
+    line(cells[0]!),
+    `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`,
+    ...cells.slice(1).map(line),
+  ].join("\n");
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}

@@ -1,0 +1,53 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ConfigError } from "@callscribe/config";
+import { describe, expect, it } from "vitest";
+import { loadConfig } from "./config.ts";
+
+function folder(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), "asr-config-"));
+  for (const [name, body] of Object.entries(files)) writeFileSync(join(dir, name), body);
+  return dir;
+}
+
+describe("loadConfig", () => {
+  it("refuses a folder that is not a model, naming ASR_MODEL_DIR and what to set", () => {
+    const dir = folder({ "README.md": "" });
+    expect(() => loadConfig({ ASR_MODEL_DIR: dir })).toThrow(ConfigError);
+    expect(() => loadConfig({ ASR_MODEL_DIR: dir })).toThrow(
+      `ASR_MODEL_DIR: no manifest.json or model.onnx+tokens.txt in ${dir}; set it to a model folder`,
+    );
+  });
+
+  it("defaults to int8 when the manifest provides it, and fp32 otherwise", () => {
+    const withInt8 = folder({
+      "manifest.json": JSON.stringify({ files: { fp32: "model.onnx", int8: "model.int8.onnx" } }),
+      "model.int8.onnx": "",
+    });
+    expect(loadConfig({ ASR_MODEL_DIR: withInt8 }).model.precision).toBe("int8");
+    expect(loadConfig({ ASR_MODEL_DIR: withInt8, ASR_PRECISION: "fp32" }).model.precision).toBe("fp32");
+    const sherpa = folder({ "model.onnx": "", "tokens.txt": "" });
+    expect(loadConfig({ ASR_MODEL_DIR: sherpa }).model.precision).toBe("fp32");
+    expect(() => loadConfig({ ASR_MODEL_DIR: sherpa, ASR_PRECISION: "int8" })).toThrow(
+      /ASR_PRECISION: int8 was asked for/,
+    );
+  });
+
+  it("reads limits and derives the per-replica call bound from the stream bound", () => {
+    const dir = folder({ "model.onnx": "", "tokens.txt": "" });
+    const config = loadConfig({
+      ASR_MODEL_DIR: dir,
+      ASR_MAX_STREAMS: "9",
+      ASR_GRPC_PORT: "0",
+      ASR_REPLICA_ID: "r1",
+    });
+    expect(config.engine.maxStreams).toBe(9);
+    expect(config.worker.maxCalls).toBe(4);
+    expect(config.grpc).toMatchObject({ host: "127.0.0.1", port: 0 });
+    expect(config.worker.replicaId).toBe("r1");
+    expect(() => loadConfig({ ASR_MODEL_DIR: dir, ASR_EXECUTION_PROVIDER: "tpu" })).toThrow(
+      /ASR_EXECUTION_PROVIDER: must be one of: cpu, cuda/,
+    );
+  });
+});

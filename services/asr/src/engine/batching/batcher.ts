@@ -1,0 +1,242 @@
+import type { Logger } from "pino";
+import type { ForwardResult } from "../model/acoustic-model.ts";
+import type { FrameBuffer } from "../features/fbank.ts";
+import type { EngineMetrics } from "../metrics.ts";
+
+/** Features [from, to) of one utterance's frame buffer; the owner keeps those frames until the promise settles. */
+export interface ChunkRequest {
+  frames: FrameBuffer;
+  from: number;
+  to: number;
+  /** Work in chunk units, for the queue bound. */
+  weight: number;
+  /** Per-utterance normalisation applied while packing (models with normalize_type per_feature). */
+  normalize?: { mean: Float64Array; invStd: Float64Array };
+}
+
+/** The log-probs of one request: `frames` valid output frames of `vocab` values, frame-major. */
+export interface ChunkResult {
+  logProbs: Float32Array;
+  frames: number;
+  vocab: number;
+}
+
+/** What the batcher runs: AcousticModel, or a small in-memory model in unit tests. */
+export interface ForwardModel {
+  readonly spec: { readonly features: { readonly dim: number } };
+  forward(
+    features: Float32Array,
+    batch: number,
+    frames: number,
+    lengths: BigInt64Array,
+  ): Promise<ForwardResult>;
+}
+
+/** Least share of real (not padding) frames in a batch; see #takeBatch. */
+const MIN_PADDING_EFFICIENCY = 0.8;
+
+interface Pending {
+  request: ChunkRequest;
+  enqueuedAt: number;
+  resolve: (result: ChunkResult) => void;
+  reject: (err: unknown) => void;
+}
+
+export interface BatcherOptions {
+  model: ForwardModel;
+  maxBatch: number;
+  maxWaitMs: number;
+  logger: Logger;
+  metrics?: EngineMetrics;
+  /** Keep the [batch, frames] shape of every forward pass (for the engine-overhead benchmark). */
+  recordShapes?: boolean;
+}
+
+/**
+ * One queue per model replica. Chunks from every stream wait here until `maxBatch` of them are queued or
+ * the oldest has waited `maxWaitMs`; then they are padded to the longest, run in ONE forward pass with
+ * their true lengths (the model masks padding, so each result equals a pass on the chunk alone) and
+ * scattered back. One pass at a time: onnxruntime-node runs a session synchronously on this thread.
+ */
+export class DynamicBatcher {
+  readonly #model: ForwardModel;
+  readonly #maxBatch: number;
+  readonly #maxWaitMs: number;
+  readonly #logger: Logger;
+  readonly #metrics: EngineMetrics | undefined;
+  readonly #queue: Pending[] = [];
+  #queuedWeight = 0;
+  #running = false;
+  #timer: NodeJS.Timeout | null = null;
+  #closed = false;
+  #input = new Float32Array(0);
+  #lengths = new BigInt64Array(0);
+  batches = 0;
+  items = 0;
+  /** Wall time spent inside forward passes, in milliseconds. */
+  forwardMs = 0;
+  readonly shapes: Array<{ batch: number; frames: number; lengths: number[] }> = [];
+  readonly #recordShapes: boolean;
+
+  constructor(options: BatcherOptions) {
+    this.#model = options.model;
+    this.#maxBatch = Math.max(1, Math.floor(options.maxBatch));
+    this.#maxWaitMs = Math.max(0, options.maxWaitMs);
+    this.#logger = options.logger;
+    this.#metrics = options.metrics;
+    this.#recordShapes = options.recordShapes ?? false;
+  }
+
+  /** Chunk units waiting for a forward pass. */
+  get queuedChunks(): number {
+    return this.#queuedWeight;
+  }
+
+  get queueLength(): number {
+    return this.#queue.length;
+  }
+
+  submit(request: ChunkRequest): Promise<ChunkResult> {
+    if (this.#closed) return Promise.reject(new Error("the batcher is closed"));
+    return new Promise<ChunkResult>((resolve, reject) => {
+      this.#queue.push({ request, enqueuedAt: performance.now(), resolve, reject });
+      this.#queuedWeight += request.weight;
+      this.#metrics?.queuedChunks.set(this.#queuedWeight);
+      this.#schedule();
+    });
+  }
+
+  #schedule(): void {
+    if (this.#running || this.#queue.length === 0) return;
+    if (this.#queue.length >= this.#maxBatch || this.#maxWaitMs === 0) {
+      this.#clearTimer();
+      this.#startBatch();
+      return;
+    }
+    if (this.#timer) return;
+    const waited = performance.now() - this.#queue[0]!.enqueuedAt;
+    const remaining = Math.max(0, this.#maxWaitMs - waited);
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      if (!this.#running) this.#startBatch();
+    }, remaining);
+  }
+
+  #clearTimer(): void {
+    if (this.#timer) {
+      clearTimeout(this.#timer);
+      this.#timer = null;
+    }
+  }
+
+  #startBatch(): void {
+    const batch = this.#takeBatch();
+    if (batch.length === 0) return;
+    for (const item of batch) this.#queuedWeight -= item.request.weight;
+    this.#metrics?.queuedChunks.set(this.#queuedWeight);
+    this.#running = true;
+    void this.#run(batch).finally(() => {
+      this.#running = false;
+      this.#schedule();
+    });
+  }
+
+  /**
+   * The oldest chunk and, in queue order, every other chunk that keeps the padded batch at least
+   * MIN_PADDING_EFFICIENCY real frames: padding costs as much compute as audio, and chunks range from a
+   * few dozen frames (an utterance's first) to hundreds (left + new + right context). A chunk left out
+   * is older than the ones that come after it, so it leads one of the next batches.
+   */
+  #takeBatch(): Pending[] {
+    const taken: Pending[] = [];
+    const rest: Pending[] = [];
+    let longest = 0;
+    let frames = 0;
+    for (const item of this.#queue) {
+      const length = item.request.to - item.request.from;
+      const padded = Math.max(longest, length) * (taken.length + 1);
+      if (
+        taken.length < this.#maxBatch &&
+        (taken.length === 0 || frames + length >= MIN_PADDING_EFFICIENCY * padded)
+      ) {
+        taken.push(item);
+        longest = Math.max(longest, length);
+        frames += length;
+      } else {
+        rest.push(item);
+      }
+    }
+    this.#queue.length = 0;
+    this.#queue.push(...rest);
+    return taken;
+  }
+
+  async #run(batch: Pending[]): Promise<void> {
+    try {
+      const results = await this.runBatch(batch.map((p) => p.request));
+      batch.forEach((item, i) => item.resolve(results[i]!));
+    } catch (err) {
+      this.#logger.error({ err, batch: batch.length }, "acoustic model forward pass failed");
+      for (const item of batch) item.reject(err);
+    }
+  }
+
+  /** Pads, runs one forward pass and splits the output; exposed for the batched-vs-unbatched tests. */
+  async runBatch(requests: readonly ChunkRequest[]): Promise<ChunkResult[]> {
+    const dim = this.#model.spec.features.dim;
+    const batch = requests.length;
+    let maxFrames = 0;
+    for (const r of requests) maxFrames = Math.max(maxFrames, r.to - r.from);
+    const size = batch * dim * maxFrames;
+    if (this.#input.length < size) this.#input = new Float32Array(Math.ceil(size * 1.25));
+    if (this.#lengths.length < batch) this.#lengths = new BigInt64Array(Math.max(batch, this.#maxBatch));
+    const input = this.#input;
+    // Zero padding: masked by the model, but zeros keep padded lanes numerically quiet.
+    input.fill(0, 0, size);
+    requests.forEach((r, b) => {
+      const frames = r.to - r.from;
+      this.#lengths[b] = BigInt(frames);
+      const data = r.frames.data;
+      const base = b * dim * maxFrames;
+      for (let t = 0; t < frames; t++) {
+        const src = r.frames.offsetOf(r.from + t);
+        if (r.normalize) {
+          const { mean, invStd } = r.normalize;
+          for (let d = 0; d < dim; d++)
+            input[base + d * maxFrames + t] = (data[src + d]! - mean[d]!) * invStd[d]!;
+        } else {
+          for (let d = 0; d < dim; d++) input[base + d * maxFrames + t] = data[src + d]!;
+        }
+      }
+    });
+    if (this.#recordShapes)
+      this.shapes.push({ batch, frames: maxFrames, lengths: requests.map((r) => r.to - r.from) });
+    const started = performance.now();
+    let out: ForwardResult;
+    try {
+      out = await this.#model.forward(input, batch, maxFrames, this.#lengths);
+    } finally {
+      const elapsed = performance.now() - started;
+      this.forwardMs += elapsed;
+      this.#metrics?.forwardSeconds.observe(elapsed / 1000);
+    }
+    this.batches++;
+    this.items += batch;
+    this.#metrics?.batchSize.observe(batch);
+    const stride = out.frames * out.vocab;
+    return requests.map((_, b) => ({
+      logProbs: out.logProbs.subarray(b * stride, b * stride + out.lengths[b]! * out.vocab),
+      frames: out.lengths[b]!,
+      vocab: out.vocab,
+    }));
+  }
+
+  /** Rejects what is queued; a pass already running finishes. */
+  close(): void {
+    this.#closed = true;
+    this.#clearTimer();
+    const pending = this.#queue.splice(0);
+    this.#queuedWeight = 0;
+    for (const item of pending) item.reject(new Error("the recognizer engine is closing"));
+  }
+}

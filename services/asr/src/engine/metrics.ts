@@ -1,0 +1,48 @@
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { latencyBuckets } from "@callscribe/runtime";
+
+/** The engine's metrics; registered only when a registry is passed in (tests run without one). */
+export interface EngineMetrics {
+  batchSize: Histogram;
+  forwardSeconds: Histogram;
+  queuedChunks: Gauge;
+  openStreams: Gauge;
+  vadBatchSize: Histogram;
+  refusedStreams: Counter<"reason">;
+}
+
+export function createEngineMetrics(registry?: Registry): EngineMetrics {
+  const registers = registry ? [registry] : [];
+  return {
+    batchSize: new Histogram({
+      name: "asr_engine_batch_size",
+      help: "Chunks per acoustic-model forward pass",
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+      registers,
+    }),
+    forwardSeconds: new Histogram({
+      name: "asr_engine_forward_seconds",
+      help: "Wall time of one acoustic-model forward pass",
+      buckets: latencyBuckets,
+      registers,
+    }),
+    queuedChunks: new Gauge({
+      name: "asr_engine_queued_chunks",
+      help: "Chunks of audio waiting for the acoustic model, all streams together",
+      registers,
+    }),
+    openStreams: new Gauge({ name: "asr_engine_open_streams", help: "Recognition streams open", registers }),
+    vadBatchSize: new Histogram({
+      name: "asr_engine_vad_batch_size",
+      help: "VAD windows per Silero forward pass",
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
+      registers,
+    }),
+    refusedStreams: new Counter({
+      name: "asr_engine_refused_streams_total",
+      help: "Streams refused with RESOURCE_EXHAUSTED",
+      labelNames: ["reason"],
+      registers,
+    }),
+  };
+}

@@ -1,0 +1,512 @@
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
+import { ModelLoadError } from "@callscribe/errors";
+import type { FbankConfig } from "../features/fbank.ts";
+import type { LoadAsrModelOptions, ModelInfo } from "../types.ts";
+import { AcousticModel, type AcousticModelSpec } from "./acoustic-model.ts";
+import {
+  FeatureSpec,
+  Manifest,
+  describeManifestIssues,
+  type FeatureSpecInput,
+  type TensorSpec,
+} from "./manifest.ts";
+import { OnnxParseError, readOnnxMetadata } from "./onnx-metadata.ts";
+import { createSession, type ort } from "./session.ts";
+import { TokensFileError, createVocabulary, parseTokens } from "./vocabulary.ts";
+
+/** FLT_EPSILON: kaldi-native-fbank's log floor. */
+const KNF_LOG_FLOOR = 1.1920928955078125e-7;
+/** Input frames of the dry run that checks output shapes; a multiple of every subsampling factor in use. */
+const DRY_RUN_FRAMES = 96;
+
+/**
+ * Loads a model folder: ours (manifest.json beside the ONNX files) or a published sherpa-onnx NeMo CTC
+ * folder (model.onnx + tokens.txt, settings derived from the ONNX metadata). Every declared input and
+ * output is checked against the session and a one-batch dry run; any mismatch is a ModelLoadError
+ * that names it.
+ */
+export async function loadAsrModel(options: LoadAsrModelOptions): Promise<AcousticModel> {
+  const dir = resolve(options.dir);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new ModelLoadError(
+      `model folder ${dir} does not exist; set it to a folder with manifest.json or a sherpa-onnx model`,
+    );
+  }
+  const manifestPath = join(dir, "manifest.json");
+  const declared = existsSync(manifestPath)
+    ? readManifest(dir, manifestPath)
+    : derivePublishedManifest(dir, options.sampleRate ?? 16000);
+  const label = `model ${declared.name}`;
+  const fileName = options.precision === "int8" ? declared.files.int8 : declared.files.fp32;
+  if (!fileName) {
+    throw new ModelLoadError(
+      `${label}: precision int8 requested but the manifest declares no int8 file (files.int8); use fp32`,
+    );
+  }
+  const modelPath = join(dir, fileName);
+  const problems: string[] = [];
+  if (!existsSync(modelPath))
+    throw new ModelLoadError(`${label}: ${options.precision} model file ${fileName} is missing in ${dir}`);
+  const vocabPath = join(dir, declared.vocabulary.file);
+  if (!existsSync(vocabPath))
+    throw new ModelLoadError(`${label}: vocabulary file ${declared.vocabulary.file} is missing in ${dir}`);
+
+  let tokens: string[];
+  try {
+    tokens = parseTokens(readFileSync(vocabPath, "utf8"));
+  } catch (err) {
+    if (err instanceof TokensFileError)
+      throw new ModelLoadError(`${label}: ${declared.vocabulary.file}: ${err.message}`);
+    throw err;
+  }
+  const { vocabulary: vocab } = declared;
+  if (tokens.length !== vocab.size) {
+    problems.push(`vocabulary.size ${vocab.size}, vocabulary (${vocab.file}) has ${tokens.length} tokens`);
+  }
+  if (
+    vocab.tokens &&
+    (vocab.tokens.length !== tokens.length || vocab.tokens.some((t, i) => t !== tokens[i]))
+  ) {
+    const at = vocab.tokens.findIndex((t, i) => t !== tokens[i]);
+    problems.push(
+      at >= 0 && at < tokens.length
+        ? `vocabulary.tokens[${at}] is ${JSON.stringify(vocab.tokens[at])}, ${vocab.file} has ${JSON.stringify(tokens[at])}`
+        : `vocabulary.tokens lists ${vocab.tokens.length} tokens, ${vocab.file} has ${tokens.length}`,
+    );
+  }
+  if (vocab.blankId >= tokens.length)
+    problems.push(`blank id ${vocab.blankId} is out of range (${vocab.file} has ${tokens.length} tokens)`);
+  if (!tokens.includes(vocab.spaceToken))
+    problems.push(`space token ${JSON.stringify(vocab.spaceToken)} is not in ${vocab.file}`);
+
+  let metadata: Map<string, string>;
+  try {
+    metadata = readOnnxMetadata(readFileSync(modelPath));
+  } catch (err) {
+    if (err instanceof OnnxParseError) throw new ModelLoadError(`${label}: ${fileName}: ${err.message}`);
+    throw err;
+  }
+  const metaVocab = metadata.get("vocab_size");
+  if (metaVocab !== undefined && Number(metaVocab) !== tokens.length) {
+    problems.push(
+      `ONNX metadata vocab_size ${metaVocab}, vocabulary (${vocab.file}) has ${tokens.length} tokens`,
+    );
+  }
+  const metaSubsampling = metadata.get("subsampling_factor");
+  if (metaSubsampling !== undefined && Number(metaSubsampling) !== declared.subsampling) {
+    problems.push(
+      `ONNX metadata subsampling_factor ${metaSubsampling}, manifest subsampling ${declared.subsampling}`,
+    );
+  }
+
+  let features: FbankConfig;
+  try {
+    features = resolveFeatures(declared.features, declared.sampleRate);
+  } catch (err) {
+    throw new ModelLoadError(`${label}: features: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (declared.sampleRate !== 8000 && declared.sampleRate !== 16000) {
+    problems.push(
+      `sample rate ${declared.sampleRate} Hz is not supported (the VAD and the resampler serve 8000 and 16000)`,
+    );
+  }
+  const [featureSpec, lengthSpec] = identifyInputs(label, declared.inputs);
+  const logProbSpec = declared.outputs[0]!;
+  const lengthOutSpec = declared.outputs[1];
+  if (featureSpec.shape.length !== 3)
+    problems.push(
+      `input "${featureSpec.name}" is declared with rank ${featureSpec.shape.length}, expected 3 [N, ${features.dim}, T]`,
+    );
+  else if (featureSpec.shape[1] !== features.dim) {
+    problems.push(
+      `input "${featureSpec.name}" feature dim ${String(featureSpec.shape[1])}, feature extractor dim ${features.dim}`,
+    );
+  }
+  if (logProbSpec.dtype !== "float32")
+    problems.push(
+      `output "${logProbSpec.name}" is declared ${logProbSpec.dtype}, expected float32 log-probs`,
+    );
+  if (
+    logProbSpec.shape.length === 3 &&
+    typeof logProbSpec.shape[2] === "number" &&
+    logProbSpec.shape[2] !== tokens.length
+  ) {
+    problems.push(
+      `output "${logProbSpec.name}" is declared with width ${logProbSpec.shape[2]}, vocabulary (${vocab.file}) has ${tokens.length} tokens`,
+    );
+  }
+  if (declared.receptiveField && declared.receptiveField.left === 0 && declared.receptiveField.right === 0) {
+    problems.push(
+      "receptiveField left and right are both 0; a convolutional model sees at least its own frame",
+    );
+  }
+  if (problems.length > 0) throw new ModelLoadError(`${label}: ${problems.join("; ")}`);
+
+  const session = await createSession(label, modelPath, {
+    provider: options.provider,
+    deviceId: options.deviceId,
+    intraOpThreads: options.intraOpThreads,
+  });
+  try {
+    checkDeclaredAgainstSession(session, declared.inputs, "input", problems);
+    checkDeclaredAgainstSession(session, declared.outputs, "output", problems, {
+      name: logProbSpec.name,
+      tokens: tokens.length,
+      file: vocab.file,
+    });
+    if (problems.length > 0) throw new ModelLoadError(`${label}: ${problems.join("; ")}`);
+
+    const spec: AcousticModelSpec = {
+      name: declared.name,
+      version: declared.version,
+      language: declared.language,
+      sampleRate: declared.sampleRate,
+      features,
+      normalize: declared.features.normalization === "per_feature" ? "per_feature" : "",
+      featureInput: featureSpec.name,
+      lengthInput: lengthSpec.name,
+      logProbOutput: logProbSpec.name,
+      lengthOutput: lengthOutSpec && lengthOutSpec.dtype !== "float32" ? lengthOutSpec.name : null,
+      vocabulary: createVocabulary(tokens, vocab.blankId, vocab.spaceToken),
+      subsampling: declared.subsampling,
+      receptiveField: declared.receptiveField
+        ? { left: declared.receptiveField.left, right: declared.receptiveField.right }
+        : null,
+    };
+    const info: ModelInfo = {
+      name: declared.name,
+      version: declared.version,
+      language: declared.language,
+      sampleRate: declared.sampleRate,
+      provider: options.provider,
+      precision: options.precision,
+      streamingExact: spec.receptiveField !== null && spec.normalize === "",
+    };
+    const model = new AcousticModel(info, spec, session);
+    await dryRun(label, model, tokens.length, vocab.file, problems);
+    if (problems.length > 0) throw new ModelLoadError(`${label}: ${[...new Set(problems)].join("; ")}`);
+    options.logger.info(
+      {
+        model: info.name,
+        version: info.version,
+        file: fileName,
+        provider: info.provider,
+        streamingExact: info.streamingExact,
+      },
+      "asr model loaded",
+    );
+    return model;
+  } catch (err) {
+    await session.release();
+    throw err;
+  }
+}
+
+type DeclaredManifest = Pick<
+  Manifest,
+  | "name"
+  | "version"
+  | "language"
+  | "sampleRate"
+  | "features"
+  | "inputs"
+  | "outputs"
+  | "vocabulary"
+  | "subsampling"
+  | "receptiveField"
+  | "files"
+>;
+
+function readManifest(dir: string, path: string): DeclaredManifest {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, "utf8"));
+  } catch (err) {
+    throw new ModelLoadError(
+      `model in ${dir}: manifest.json is not valid JSON: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+  const parsed = Manifest.safeParse(json);
+  if (!parsed.success) {
+    const name =
+      typeof (json as { name?: unknown })?.name === "string"
+        ? (json as { name: string }).name
+        : basename(dir);
+    throw new ModelLoadError(`model ${name}: manifest.json: ${describeManifestIssues(parsed.error)}`);
+  }
+  return parsed.data;
+}
+
+/**
+ * A sherpa-onnx NeMo CTC folder has no manifest: the layout is fixed (audio_signal [N, 80, T] and
+ * length [N] in; log-probs [N, T', V] out), the ONNX metadata gives vocab_size, subsampling_factor and
+ * normalize_type, and the features are sherpa-onnx's for NeMo (librosa-style 80-bin fbank, 25/10 ms,
+ * Hann window, no DC removal, 0.97 pre-emphasis, no dither).
+ */
+function derivePublishedManifest(dir: string, sampleRate: number): DeclaredManifest {
+  const name = basename(dir);
+  const file = ["model.onnx", "model.int8.onnx"].find((f) => existsSync(join(dir, f)));
+  if (!file || !existsSync(join(dir, "tokens.txt"))) {
+    throw new ModelLoadError(
+      `model ${name}: ${dir} has no manifest.json and is not a sherpa-onnx NeMo CTC folder (model.onnx or model.int8.onnx with tokens.txt)`,
+    );
+  }
+  let metadata: Map<string, string>;
+  try {
+    metadata = readOnnxMetadata(readFileSync(join(dir, file)));
+  } catch (err) {
+    throw new ModelLoadError(`model ${name}: ${file}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const vocabSize = Number(metadata.get("vocab_size"));
+  const subsampling = Number(metadata.get("subsampling_factor"));
+  const normalize = metadata.get("normalize_type") ?? "";
+  if (!Number.isInteger(vocabSize) || vocabSize <= 0)
+    throw new ModelLoadError(`model ${name}: ${file} has no vocab_size in its ONNX metadata`);
+  if (!Number.isInteger(subsampling) || subsampling <= 0) {
+    throw new ModelLoadError(`model ${name}: ${file} has no subsampling_factor in its ONNX metadata`);
+  }
+  if (normalize !== "" && normalize !== "per_feature") {
+    throw new ModelLoadError(
+      `model ${name}: normalize_type ${JSON.stringify(normalize)} is not supported (only "" and "per_feature")`,
+    );
+  }
+  let tokens: string[];
+  try {
+    tokens = parseTokens(readFileSync(join(dir, "tokens.txt"), "utf8"));
+  } catch (err) {
+    throw new ModelLoadError(
+      `model ${name}: tokens.txt: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+  // sherpa-onnx requires <blk> as the last token of NeMo CTC vocabularies.
+  const blankId = tokens.indexOf("<blk>") >= 0 ? tokens.indexOf("<blk>") : vocabSize - 1;
+  const windowMs = 25;
+  return {
+    name,
+    version: metadata.get("version") ?? metadata.get("model_version") ?? "published",
+    language: metadata.get("language") ?? "und",
+    sampleRate,
+    features: FeatureSpec.parse({
+      type: "log-mel-fbank",
+      dim: 80,
+      windowMs,
+      hopMs: 10,
+      nFft: nextPowerOfTwo((sampleRate * windowMs) / 1000),
+      window: "hann",
+      windowPeriodic: true,
+      sampleScale: 1,
+      preemphasis: 0.97,
+      dither: 0,
+      removeDcOffset: false,
+      melLowHz: 0,
+      melHighHz: 0,
+      melScale: "slaney",
+      melNorm: "slaney",
+      logFloor: KNF_LOG_FLOOR,
+      snipEdges: false,
+      normalization: normalize === "per_feature" ? "per_feature" : "global-in-graph",
+    } satisfies FeatureSpecInput),
+    inputs: [
+      { name: "audio_signal", dtype: "float32", shape: ["N", 80, "T"] },
+      { name: "length", dtype: "int64", shape: ["N"] },
+    ],
+    outputs: [{ name: "", dtype: "float32", shape: ["N", "T'", vocabSize] }],
+    vocabulary: {
+      file: "tokens.txt",
+      size: vocabSize,
+      blankId,
+      spaceToken: tokens.includes("▁") ? "▁" : " ",
+    },
+    subsampling,
+    receptiveField: null,
+    files: { fp32: file, int8: existsSync(join(dir, "model.int8.onnx")) ? "model.int8.onnx" : undefined },
+  };
+}
+
+function nextPowerOfTwo(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
+
+export function resolveFeatures(spec: FeatureSpec, sampleRate: number): FbankConfig {
+  const frameLength = Math.round((spec.windowMs * sampleRate) / 1000);
+  const frameShift = Math.round((spec.hopMs * sampleRate) / 1000);
+  if (Math.abs((frameLength * 1000) / sampleRate - spec.windowMs) > 1e-9) {
+    throw new Error(`windowMs ${spec.windowMs} is not a whole number of samples at ${sampleRate} Hz`);
+  }
+  if (Math.abs((frameShift * 1000) / sampleRate - spec.hopMs) > 1e-9) {
+    throw new Error(`hopMs ${spec.hopMs} is not a whole number of samples at ${sampleRate} Hz`);
+  }
+  if (spec.windowSamples !== undefined && spec.windowSamples !== frameLength) {
+    throw new Error(
+      `windowSamples ${spec.windowSamples}, but windowMs ${spec.windowMs} at ${sampleRate} Hz is ${frameLength} samples`,
+    );
+  }
+  if (spec.hopSamples !== undefined && spec.hopSamples !== frameShift) {
+    throw new Error(
+      `hopSamples ${spec.hopSamples}, but hopMs ${spec.hopMs} at ${sampleRate} Hz is ${frameShift} samples`,
+    );
+  }
+  if (spec.melBins !== undefined && spec.melBins !== spec.dim)
+    throw new Error(`melBins ${spec.melBins}, feature dim ${spec.dim}`);
+  if ((spec.nFft & (spec.nFft - 1)) !== 0) throw new Error(`nFft ${spec.nFft} is not a power of two`);
+  if (spec.nFft < frameLength)
+    throw new Error(`nFft ${spec.nFft} is shorter than the ${frameLength}-sample window`);
+  if (spec.dither !== 0)
+    throw new Error(
+      `dither ${spec.dither}: recognition features must be deterministic; export the model with dither 0`,
+    );
+  const nyquist = sampleRate / 2;
+  const highHz = spec.melHighHz > 0 ? spec.melHighHz : nyquist + spec.melHighHz;
+  if (!(highHz > spec.melLowHz && highHz <= nyquist)) {
+    throw new Error(
+      `mel range ${spec.melLowHz}..${highHz} Hz does not fit in 0..${nyquist} Hz at ${sampleRate} Hz`,
+    );
+  }
+  const window =
+    spec.window === "hann" ? (spec.windowPeriodic ? "hann-periodic" : "hann-symmetric") : spec.window;
+  return {
+    sampleRate,
+    dim: spec.dim,
+    frameLength,
+    frameShift,
+    nFft: spec.nFft,
+    window,
+    preemphasis: spec.preemphasis,
+    removeDcOffset: spec.removeDcOffset,
+    melLowHz: spec.melLowHz,
+    melHighHz: spec.melHighHz,
+    melScale: spec.melScale,
+    melNorm: spec.melNorm,
+    logFloor: spec.logFloor,
+    snipEdges: spec.snipEdges,
+    sampleScale: spec.sampleScale,
+  };
+}
+
+/** The float input carries features, the integer one lengths, whatever order the manifest lists them in. */
+function identifyInputs(label: string, inputs: readonly TensorSpec[]): [TensorSpec, TensorSpec] {
+  const feature = inputs.find((i) => i.dtype === "float32" || i.dtype === "float16");
+  const length = inputs.find((i) => i.dtype === "int64" || i.dtype === "int32");
+  if (!feature || !length) {
+    throw new ModelLoadError(
+      `${label}: inputs must be one float feature tensor [N, dim, T] and one integer length tensor [N]`,
+    );
+  }
+  return [feature, length];
+}
+
+function checkDeclaredAgainstSession(
+  session: ort.InferenceSession,
+  declared: readonly TensorSpec[],
+  kind: "input" | "output",
+  problems: string[],
+  vocabulary?: { name: string; tokens: number; file: string },
+): void {
+  const names = kind === "input" ? session.inputNames : session.outputNames;
+  const metadata = kind === "input" ? session.inputMetadata : session.outputMetadata;
+  declared.forEach((spec, index) => {
+    // A derived (published) manifest leaves output names to the graph: outputs are taken by position.
+    if (spec.name === "") {
+      const actual = names[index];
+      if (actual === undefined) problems.push(`the graph has no ${kind} ${index}`);
+      else spec.name = actual;
+    }
+    const position = names.indexOf(spec.name);
+    if (position < 0) {
+      problems.push(
+        `${kind} "${spec.name}" is declared but the graph's ${kind}s are ${names.map((n) => `"${n}"`).join(", ")}`,
+      );
+      return;
+    }
+    const meta = metadata[position];
+    if (!meta || !meta.isTensor) {
+      problems.push(`${kind} "${spec.name}" is not a tensor in the graph`);
+      return;
+    }
+    if (meta.type !== spec.dtype)
+      problems.push(`${kind} "${spec.name}" is ${meta.type} in the graph, declared ${spec.dtype}`);
+    if (meta.shape.length > 0 && meta.shape.length !== spec.shape.length) {
+      problems.push(
+        `${kind} "${spec.name}" has rank ${meta.shape.length} in the graph, declared rank ${spec.shape.length}`,
+      );
+      return;
+    }
+    meta.shape.forEach((dim, d) => {
+      const want = spec.shape[d];
+      if (vocabulary && spec.name === vocabulary.name && d === 2 && typeof dim === "number") {
+        // The log-prob width is checked against tokens.txt, whatever the manifest says.
+        if (dim !== vocabulary.tokens)
+          problems.push(
+            `output "${spec.name}" width ${dim}, vocabulary (${vocabulary.file}) has ${vocabulary.tokens} tokens`,
+          );
+        return;
+      }
+      if (typeof dim === "number" && typeof want === "number" && dim !== want) {
+        problems.push(`${kind} "${spec.name}" dim ${d} is ${dim} in the graph, declared ${want}`);
+      }
+    });
+  });
+  if (kind === "input") {
+    for (const name of names) {
+      if (!declared.some((spec) => spec.name === name))
+        problems.push(`the graph needs input "${name}", which the manifest does not declare`);
+    }
+  }
+}
+
+/**
+ * Runs the model on silence of DRY_RUN_FRAMES frames: catches what symbolic dimensions hide (the real
+ * vocabulary width, the time subsampling, whether the output is log-softmax).
+ */
+async function dryRun(
+  label: string,
+  model: AcousticModel,
+  tokenCount: number,
+  vocabFile: string,
+  problems: string[],
+): Promise<void> {
+  const { spec } = model;
+  const frames = DRY_RUN_FRAMES;
+  let result;
+  try {
+    const lengths = BigInt64Array.of(BigInt(frames));
+    result = await model.forward(new Float32Array(spec.features.dim * frames), 1, frames, lengths);
+  } catch (err) {
+    problems.push(
+      `a forward pass on ${frames} frames of silence failed: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`,
+    );
+    return;
+  }
+  const output = model.session.outputMetadata.find((m) => m.name === spec.logProbOutput);
+  const out = result;
+  if (out.vocab !== tokenCount) {
+    problems.push(
+      `output "${spec.logProbOutput}" width ${out.vocab}, vocabulary (${vocabFile}) has ${tokenCount} tokens`,
+    );
+  }
+  const expected = Math.floor(frames / spec.subsampling);
+  const produced = out.lengths[0]!;
+  if (produced !== expected || out.frames < expected || out.frames > Math.ceil(frames / spec.subsampling)) {
+    problems.push(
+      `output "${spec.logProbOutput}" has ${out.frames} frames (${produced} valid) for ${frames} input frames; ` +
+        `subsampling ${spec.subsampling} gives ${expected}`,
+    );
+  }
+  if (output && output.isTensor && output.shape.length !== 3)
+    problems.push(`output "${spec.logProbOutput}" has rank ${output.shape.length}, expected 3 [N, T', V]`);
+  if (out.vocab === tokenCount && out.frames > 0) {
+    let max = -Infinity;
+    for (let v = 0; v < out.vocab; v++) max = Math.max(max, out.logProbs[v]!);
+    let sum = 0;
+    for (let v = 0; v < out.vocab; v++) sum += Math.exp(out.logProbs[v]! - max);
+    const logSum = max + Math.log(sum);
+    if (!(Math.abs(logSum) < 1e-3)) {
+      problems.push(
+        `output "${spec.logProbOutput}" is not log-probabilities (log-sum-exp of a frame is ${logSum.toFixed(4)}); the graph must end with log_softmax`,
+      );
+    }
+  }
+}

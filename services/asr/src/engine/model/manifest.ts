@@ -1,0 +1,107 @@
+import { z } from "zod";
+
+/**
+ * The model contract: `manifest.json` beside the ONNX files. Field names follow the training recipe in
+ * models/recipes/asr. Unknown fields are kept (provenance is free-form) so a newer manifest still loads.
+ */
+
+const dimension = z.union([z.number().int().nonnegative(), z.string().min(1)]);
+
+export const TensorSpec = z.object({
+  name: z.string().min(1),
+  dtype: z.enum(["float32", "int64", "int32", "float16"]),
+  shape: z.array(dimension),
+});
+export type TensorSpec = z.infer<typeof TensorSpec>;
+
+/**
+ * Sample scale before framing: a number, or the recipe's description "int16 / 32768 …" (samples in
+ * [-1, 1), scale 1). 32768 means the extractor sees raw PCM16 values (WeNet-style models).
+ */
+const SampleScale = z.union([z.number().positive(), z.string()]).transform((value, ctx) => {
+  if (typeof value === "number") return value;
+  if (/^\s*int16\s*\/\s*32768/.test(value)) return 1;
+  if (/^\s*int16\s*$/.test(value)) return 32768;
+  ctx.addIssue({
+    code: z.ZodIssueCode.custom,
+    message: `sampleScale ${JSON.stringify(value)} is neither a number nor "int16 / 32768"`,
+  });
+  return z.NEVER;
+});
+
+export const FeatureSpec = z.object({
+  type: z.enum(["log-mel-fbank", "fbank", "log-mel"]),
+  dim: z.number().int().positive(),
+  windowMs: z.number().positive(),
+  hopMs: z.number().positive(),
+  /** Optional cross-checks of windowMs / hopMs at the model's sample rate. */
+  windowSamples: z.number().int().positive().optional(),
+  hopSamples: z.number().int().positive().optional(),
+  nFft: z.number().int().positive(),
+  window: z.enum(["hann", "hamming", "povey", "rectangular"]),
+  /** Hann only: periodic (2πi/N, torch and knf's "hann") or symmetric (2πi/(N-1)). */
+  windowPeriodic: z.boolean().default(true),
+  sampleScale: SampleScale.default(1),
+  preemphasis: z.number().min(0).max(1),
+  dither: z.number().min(0),
+  removeDcOffset: z.boolean(),
+  melLowHz: z.number().nonnegative().default(0),
+  /** 0 (or negative, Kaldi style: Nyquist + value) means the Nyquist frequency. */
+  melHighHz: z.number().default(0),
+  melBins: z.number().int().positive().optional(),
+  melScale: z.enum(["slaney", "htk"]).default("slaney"),
+  melNorm: z.enum(["slaney", "none"]).default("slaney"),
+  logFloor: z.number().positive(),
+  log: z.literal("natural").default("natural"),
+  /** Kaldi snip_edges: true drops partial frames; false centres frames and reflects at the edges. */
+  snipEdges: z.boolean(),
+  /** librosa-style centre padding is not what Kaldi/knf do; only false is implemented. */
+  centerPadding: z.literal(false).default(false),
+  /** Where normalisation happens: in the graph (nothing to do here) or per utterance in TypeScript. */
+  normalization: z.enum(["global-in-graph", "none", "per_feature"]).default("global-in-graph"),
+});
+export type FeatureSpec = z.infer<typeof FeatureSpec>;
+export type FeatureSpecInput = z.input<typeof FeatureSpec>;
+
+export const Manifest = z
+  .object({
+    name: z.string().min(1),
+    version: z.string().min(1),
+    task: z.literal("asr-ctc"),
+    language: z.string().min(1),
+    sampleRate: z.number().int().positive(),
+    features: FeatureSpec,
+    inputs: z.array(TensorSpec).length(2),
+    outputs: z.array(TensorSpec).min(1),
+    vocabulary: z.object({
+      file: z.string().min(1),
+      size: z.number().int().positive(),
+      blankId: z.number().int().nonnegative(),
+      spaceToken: z.string().min(1),
+      /** Optional copy of tokens.txt; checked against it when present. */
+      tokens: z.array(z.string()).optional(),
+    }),
+    subsampling: z.number().int().positive(),
+    receptiveField: z
+      .object({
+        left: z.number().int().nonnegative(),
+        right: z.number().int().nonnegative(),
+        unit: z.literal("input-frames"),
+      })
+      .nullable()
+      .optional(),
+    files: z.object({
+      fp32: z.string().min(1),
+      int8: z.string().min(1).optional(),
+      tokens: z.string().optional(),
+    }),
+    executionProviders: z.array(z.string()).default(["cpu"]),
+    provenance: z.unknown().optional(),
+  })
+  .passthrough();
+export type Manifest = z.infer<typeof Manifest>;
+
+/** A zod failure as one line per issue, each naming the field. */
+export function describeManifestIssues(error: z.ZodError): string {
+  return error.issues.map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`).join("; ");
+}

@@ -1,0 +1,154 @@
+import type { Logger } from "pino";
+import type { Registry } from "prom-client";
+
+export type { Logger, Registry };
+
+export type ExecutionProvider = "cpu" | "cuda";
+export type Precision = "fp32" | "int8";
+
+export interface ModelInfo {
+  name: string;
+  version: string;
+  language: string;
+  sampleRate: number;
+  provider: ExecutionProvider;
+  precision: Precision;
+  /** True when chunked streaming reproduces a whole-utterance pass exactly (finite receptive field, no per-utterance normalisation). */
+  streamingExact: boolean;
+}
+
+export interface AsrModel {
+  readonly info: ModelInfo;
+  close(): Promise<void>;
+}
+
+export interface LoadAsrModelOptions {
+  dir: string;
+  provider: ExecutionProvider;
+  precision: Precision;
+  deviceId?: number;
+  /** Threads of the onnxruntime session; default 2. */
+  intraOpThreads?: number;
+  /** Sample rate of a published model folder without manifest.json; default 16000. */
+  sampleRate?: number;
+  logger: Logger;
+}
+
+export interface VadModel {
+  close(): Promise<void>;
+}
+
+export interface LoadVadOptions {
+  provider: ExecutionProvider;
+  logger: Logger;
+  deviceId?: number;
+}
+
+export interface EngineOptions {
+  /** Largest number of chunks in one forward pass; default 32. */
+  maxBatch: number;
+  /** Longest a chunk waits for others to join its batch; default 10. */
+  maxWaitMs: number;
+  /** Bound on open streams. */
+  maxStreams: number;
+  /** Bound on chunks waiting for the model, all streams together (counted in chunkMs units). */
+  maxQueuedChunks: number;
+  /** Partial-result cadence and the unit of work; default 240. */
+  chunkMs: number;
+  /** Audio one stream may have waiting for the VAD and the model before pushAudio refuses more; default 30000. */
+  maxStreamBacklogMs?: number;
+  /** Beam width of the prefix beam search; default 8. */
+  beamWidth?: number;
+  /**
+   * Chunk of streams without interim results (recognize(), finals-only clients); default 4000. Each chunk
+   * carries the receptive field's context on both sides, so larger chunks recompute less of it; an
+   * utterance shorter than this is one forward pass at its end.
+   */
+  finalsOnlyChunkMs?: number;
+  /** Silero VAD window; default 64 (32 is Silero's finest, at four times the cost per second of audio). */
+  vadWindowMs?: 32 | 64 | 96;
+}
+
+export interface Hotword {
+  phrase: string;
+  /** Log-score added per matched token of the phrase (sherpa-onnx calls it the context score; 1.5–3 is typical). */
+  boost: number;
+}
+
+export interface EndpointingOptions {
+  /** Silence after speech that ends an utterance; default 600. */
+  trailingSilenceMs?: number;
+  /** An utterance is cut here even if the speaker goes on; default 20000. */
+  maxUtteranceMs?: number;
+  /** Speech shorter than this does not open an utterance; default 200. */
+  minSpeechMs?: number;
+}
+
+export interface StreamOptions {
+  sampleRate: 8000 | 16000;
+  interimResults: boolean;
+  hotwords?: Hotword[];
+  endpointing?: EndpointingOptions;
+  decoder?: "greedy" | "beam";
+  labels?: Record<string, string>;
+}
+
+export interface WordTiming {
+  word: string;
+  startMs: number;
+  endMs: number;
+  confidence: number;
+}
+
+export interface RecognitionEvent {
+  kind: "partial" | "final";
+  utteranceId: string;
+  /** Utterance index in the stream, from 0. */
+  seq: number;
+  text: string;
+  words: WordTiming[];
+  startMs: number;
+  /** From stream start. */
+  endMs: number;
+  confidence: number;
+  language: string;
+  dialect: string;
+  endOfUtterance: boolean;
+}
+
+export interface RecognitionStream {
+  readonly id: string;
+  /** Any number of samples at the stream's sample rate; InvalidArgumentError for bad input. Never blocks; audio is queued (bounded). */
+  pushAudio(pcm: Int16Array): void;
+  /** Events in order: partials (if enabled) and finals. */
+  onEvent(listener: (event: RecognitionEvent) => void): void;
+  /** The end of the audio: closes the open utterance; resolves after every final event was emitted. */
+  finish(): Promise<void>;
+  /** Abandons the stream (client cancelled); frees its slot at once. */
+  cancel(): void;
+}
+
+export interface EngineStats {
+  openStreams: number;
+  queuedChunks: number;
+  batches: number;
+  meanBatchSize: number;
+}
+
+export interface RecognizerEngine {
+  /** ResourceExhaustedError when maxStreams or the batcher queue bound is reached. */
+  openStream(options: StreamOptions): RecognitionStream;
+  /** Whole audio: the same streaming path run as fast as possible; returns the final events. */
+  recognize(pcm: Int16Array, options: Omit<StreamOptions, "interimResults">): Promise<RecognitionEvent[]>;
+  readonly model: ModelInfo;
+  stats(): EngineStats;
+  close(): Promise<void>;
+}
+
+export interface EngineDeps {
+  model: AsrModel;
+  vad: VadModel;
+  options: EngineOptions;
+  logger: Logger;
+  registry?: Registry;
+}

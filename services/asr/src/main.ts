@@ -1,0 +1,34 @@
+import { connectMessaging, type Messaging } from "@callscribe/messaging";
+import { createLogger, createMetricsRegistry, onShutdown, type Logger } from "@callscribe/runtime";
+import { createAsrService, loadRecognizer } from "./asr.ts";
+import { loadConfig } from "./config.ts";
+
+let logger: Logger = createLogger({ service: "asr" });
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  logger = createLogger({ service: "asr", level: config.log.level, logPii: config.log.pii });
+  const registry = createMetricsRegistry("asr");
+
+  const recognizer = await loadRecognizer(config, { logger, registry });
+  let messaging: Messaging | undefined;
+  if (config.worker.enabled) {
+    messaging = await connectMessaging({
+      servers: config.nats.servers,
+      name: `asr-${config.worker.replicaId}`,
+      logger,
+    });
+  }
+  const service = await createAsrService(config, { engine: recognizer.engine, logger, registry, messaging });
+
+  onShutdown({
+    logger,
+    deadlineMs: config.shutdownDeadlineMs,
+    steps: [...service.shutdownSteps, { name: "close engine and models", run: () => recognizer.close() }],
+  });
+}
+
+main().catch((err) => {
+  logger.fatal({ err });
+  process.exit(1);
+});

@@ -1,0 +1,248 @@
+import { pcm16FromBytes } from "@callscribe/audio";
+import {
+  LegDone,
+  PartialResult,
+  UtteranceResult,
+  encodeEvent,
+  parseFrameHeaders,
+  subjects,
+  type Leg,
+  type Messaging,
+} from "@callscribe/messaging";
+import { ResourceExhaustedError } from "@callscribe/errors";
+import { DeliverPolicy } from "@nats-io/jetstream";
+import type { Logger } from "pino";
+import type { RecognitionEvent, RecognitionStream, RecognizerEngine } from "../engine/index.ts";
+import type { WorkerMetrics } from "./metrics.ts";
+
+export interface LegContext {
+  messaging: Messaging;
+  engine: RecognizerEngine;
+  logger: Logger;
+  metrics: WorkerMetrics;
+  /** A leg with no frame for this long is closed as it stands (its producer is gone). */
+  idleTimeoutMs: number;
+}
+
+export interface LegJob {
+  callId: string;
+  leg: Leg;
+  /** The leg's last frame sequence once call.ended says it; undefined if the call never ends. */
+  lastSeq: Promise<number | undefined>;
+  signal: AbortSignal;
+}
+
+export class LegAbortedError extends Error {
+  override readonly name = "LegAbortedError";
+}
+
+// Same ids on every replay, so partials, finals and a takeover's republished finals agree.
+export const utteranceId = (callId: string, leg: Leg, seq: number) => `${callId}-${leg}-${seq}`;
+export const utteranceMsgId = (callId: string, leg: Leg, seq: number) => `u.${callId}.${leg}.${seq}`;
+export const legDoneMsgId = (callId: string, leg: Leg) => `d.${callId}.${leg}`;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Recognises one leg of a call from the start of its audio in AUDIO: frames in order (gaps are
+ * counted, repeats skipped), partials to core NATS, finals to RESULTS with deterministic message
+ * ids, and the leg-done marker once the leg's last frame has been recognised.
+ */
+export async function transcribeLeg(ctx: LegContext, job: LegJob): Promise<LegDone> {
+  const { messaging, engine, metrics } = ctx;
+  const { callId, leg, signal } = job;
+  const log = ctx.logger.child({ callId, leg });
+  const consumer = await messaging.js.consumers.get("AUDIO", {
+    filter_subjects: subjects.audio(callId, leg),
+    deliver_policy: DeliverPolicy.All,
+  });
+  const messages = await consumer.consume({ max_messages: 64 });
+
+  let stream: RecognitionStream | undefined;
+  let sampleRate = 0;
+  let samples = 0;
+  let processedSeq = -1;
+  let targetSeq: number | undefined;
+  let reachedEnd = false;
+  let idle = false;
+  let finals = 0;
+  let publishing: Promise<void> = Promise.resolve();
+  let publishError: unknown;
+
+  const stop = () => messages.stop();
+  signal.addEventListener("abort", stop, { once: true });
+  let idleTimer = setTimeout(onIdle, ctx.idleTimeoutMs);
+  function onIdle() {
+    idle = true;
+    log.warn(
+      { idleMs: ctx.idleTimeoutMs, processedSeq },
+      "no audio frame for too long; closing the leg as it stands",
+    );
+    stop();
+  }
+
+  job.lastSeq
+    .then(async (lastSeq) => {
+      if (signal.aborted) return;
+      // call.ended without a lastSeq for this leg: the stream's last frame on the subject decides.
+      const last = lastSeq ?? (await lastFrameSeq(messaging, callId, leg));
+      targetSeq = last;
+      if (processedSeq >= last) {
+        reachedEnd = true;
+        stop();
+      }
+    })
+    .catch((err: unknown) => log.warn({ err }, "could not learn the leg's last frame from call.ended"));
+
+  const onEvent = (event: RecognitionEvent) => {
+    const id = utteranceId(callId, leg, event.seq);
+    if (event.kind === "partial") {
+      try {
+        const partial: PartialResult = {
+          callId,
+          leg,
+          utteranceId: id,
+          text: event.text,
+          startMs: event.startMs,
+          endMs: event.endMs,
+        };
+        messaging.nc.publish(subjects.partial(callId, leg), encodeEvent(PartialResult, partial));
+      } catch (err) {
+        log.debug({ err }, "partial not published");
+      }
+      return;
+    }
+    finals++;
+    const result: UtteranceResult = {
+      callId,
+      leg,
+      seq: event.seq,
+      utteranceId: id,
+      text: event.text,
+      words: event.words.map((w) => ({
+        word: w.word,
+        startMs: w.startMs,
+        endMs: w.endMs,
+        confidence: w.confidence,
+      })),
+      startMs: event.startMs,
+      endMs: event.endMs,
+      confidence: event.confidence,
+      language: event.language,
+      dialect: event.dialect,
+      emotion: null,
+    };
+    // Published one after another so RESULTS holds a leg's utterances in order; the first failure
+    // is kept and fails the leg, which is then retried from its start.
+    publishing = publishing.then(async () => {
+      if (publishError !== undefined) return;
+      try {
+        const ack = await messaging.js.publish(
+          subjects.utterance(callId, leg),
+          encodeEvent(UtteranceResult, result),
+          {
+            msgID: utteranceMsgId(callId, leg, event.seq),
+          },
+        );
+        metrics.utterances.inc({ duplicate: String(ack.duplicate) });
+      } catch (err) {
+        publishError = err;
+      }
+    });
+  };
+
+  try {
+    for await (const msg of messages) {
+      clearTimeout(idleTimer);
+      idleTimer = setTimeout(onIdle, ctx.idleTimeoutMs);
+      let meta;
+      let pcm: Int16Array;
+      try {
+        meta = parseFrameHeaders(callId, msg.headers);
+        pcm = pcm16FromBytes(msg.data);
+      } catch (err) {
+        metrics.badFrames.inc();
+        log.warn({ err, streamSeq: msg.seq }, "skipping an unusable audio frame");
+        continue;
+      }
+      if (meta.seq <= processedSeq) {
+        metrics.duplicateFrames.inc();
+        continue;
+      }
+      if (meta.seq !== processedSeq + 1) {
+        metrics.frameGaps.inc(meta.seq - processedSeq - 1);
+        log.warn({ expected: processedSeq + 1, got: meta.seq }, "audio frames missing; recognising on");
+      }
+      processedSeq = meta.seq;
+      if (!stream) {
+        sampleRate = meta.sampleRate;
+        stream = engine.openStream({
+          sampleRate: meta.sampleRate,
+          interimResults: true,
+          labels: { callId, leg },
+        });
+        stream.onEvent(onEvent);
+      } else if (meta.sampleRate !== sampleRate) {
+        metrics.badFrames.inc();
+        log.warn(
+          { expected: sampleRate, got: meta.sampleRate, seq: meta.seq },
+          "frame sample rate changed mid-leg; skipped",
+        );
+        continue;
+      }
+      // A replay arrives far faster than real time: while this stream's backlog is full, pushAudio
+      // refuses without taking the audio, and reading waits for the engine to catch up.
+      while (!signal.aborted && !tryPush(stream, pcm)) await sleep(10);
+      samples += pcm.length;
+      if (meta.last || (targetSeq !== undefined && meta.seq >= targetSeq)) {
+        reachedEnd = true;
+        break;
+      }
+    }
+  } finally {
+    clearTimeout(idleTimer);
+    signal.removeEventListener("abort", stop);
+    stop();
+  }
+
+  if (signal.aborted) {
+    stream?.cancel();
+    await publishing;
+    throw new LegAbortedError(`leg ${leg} of call ${callId} was abandoned`);
+  }
+  if (!reachedEnd && !idle) {
+    stream?.cancel();
+    await publishing;
+    throw new Error(
+      `the audio of leg ${leg} stopped arriving before its last frame (the NATS connection closed?)`,
+    );
+  }
+  if (stream) await stream.finish();
+  await publishing;
+  if (publishError !== undefined) throw publishError;
+  const audioMs = sampleRate > 0 ? Math.round((samples / sampleRate) * 1000) : 0;
+  metrics.audioSeconds.inc(audioMs / 1000);
+  const done: LegDone = { callId, leg, utterances: finals, audioMs };
+  await messaging.js.publish(subjects.legDone(callId, leg), encodeEvent(LegDone, done), {
+    msgID: legDoneMsgId(callId, leg),
+  });
+  log.info({ utterances: finals, audioMs, lastSeq: processedSeq }, "leg done");
+  return done;
+}
+
+function tryPush(stream: RecognitionStream, pcm: Int16Array): boolean {
+  try {
+    stream.pushAudio(pcm);
+    return true;
+  } catch (err) {
+    if (err instanceof ResourceExhaustedError) return false;
+    throw err;
+  }
+}
+
+/** The sequence number of the last frame AUDIO holds for a leg; -1 when it holds none. */
+async function lastFrameSeq(messaging: Messaging, callId: string, leg: Leg): Promise<number> {
+  const last = await messaging.jsm.streams.getMessage("AUDIO", { last_by_subj: subjects.audio(callId, leg) });
+  if (!last) return -1;
+  return parseFrameHeaders(callId, last.header).seq;
+}

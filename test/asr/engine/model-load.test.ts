@@ -1,0 +1,197 @@
+import { copyFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { ModelLoadError } from "@callscribe/errors";
+import { loadAsrModel, loadVad } from "../../../services/asr/src/engine/index.ts";
+import { copyModel, fixturesDir, modelDir, silentLogger } from "./support.ts";
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const cleanups: Array<() => void> = [];
+afterEach(() => {
+  for (const cleanup of cleanups.splice(0)) cleanup();
+});
+
+function brokenCopy(edit: (manifest: Json, dir: string) => void, files?: string[]): string {
+  const copy = copyModel(files);
+  cleanups.push(copy.remove);
+  const path = join(copy.dir, "manifest.json");
+  const manifest = JSON.parse(readFileSync(path, "utf8")) as Json;
+  edit(manifest, copy.dir);
+  writeFileSync(path, JSON.stringify(manifest, null, 2));
+  return copy.dir;
+}
+
+async function refusal(
+  dir: string,
+  precision: "fp32" | "int8" = "fp32",
+  provider: "cpu" | "cuda" = "cpu",
+): Promise<string> {
+  try {
+    const model = await loadAsrModel({ dir, provider, precision, logger: silentLogger });
+    await model.close();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ModelLoadError);
+    return (err as Error).message;
+  }
+  throw new Error("the model loaded, but it should have been refused");
+}
+
+describe("loadAsrModel", () => {
+  it.each(["fp32", "int8"] as const)("loads the committed %s model and reports it", async (precision) => {
+    const model = await loadAsrModel({ dir: modelDir, provider: "cpu", precision, logger: silentLogger });
+    try {
+      expect(model.info).toMatchObject({
+        name: "asr-en-telephony",
+        language: "en",
+        sampleRate: 8000,
+        provider: "cpu",
+        precision,
+        streamingExact: true,
+      });
+    } finally {
+      await model.close();
+    }
+  });
+
+  it("refuses a manifest whose vocabulary size disagrees with tokens.txt", async () => {
+    const dir = brokenCopy((m) => (m.vocabulary.size = 30));
+    expect(await refusal(dir)).toMatch(
+      /^model asr-en-telephony: .*vocabulary\.size 30, vocabulary \(tokens\.txt\) has 29 tokens/,
+    );
+  });
+
+  it("refuses a tokens.txt that lost a token (the output is wider than the vocabulary)", async () => {
+    const dir = brokenCopy((_m, d) => {
+      const lines = readFileSync(join(d, "tokens.txt"), "utf8").trim().split("\n");
+      writeFileSync(join(d, "tokens.txt"), lines.slice(0, -1).join("\n") + "\n");
+    });
+    expect(await refusal(dir)).toMatch(/vocabulary \(tokens\.txt\) has 28 tokens/);
+  });
+
+  it("refuses a feature extractor whose dimension differs from the model input", async () => {
+    const dir = brokenCopy((m) => {
+      m.features.dim = 64;
+      m.features.melBins = 64;
+    });
+    expect(await refusal(dir)).toMatch(/input "audio_signal" feature dim 80, feature extractor dim 64/);
+  });
+
+  it("refuses a declared input dimension the graph does not have", async () => {
+    const dir = brokenCopy((m) => {
+      m.features.dim = 64;
+      m.features.melBins = 64;
+      m.inputs[0].shape[1] = 64;
+    });
+    expect(await refusal(dir)).toMatch(/input "audio_signal" dim 1 is 80 in the graph, declared 64/);
+  });
+
+  it("refuses an input name the graph does not have", async () => {
+    const dir = brokenCopy((m) => (m.inputs[0].name = "features"));
+    const message = await refusal(dir);
+    expect(message).toMatch(
+      /input "features" is declared but the graph's inputs are "audio_signal", "length"/,
+    );
+    expect(message).toMatch(/the graph needs input "audio_signal", which the manifest does not declare/);
+  });
+
+  it("refuses a declared output rank or type the graph does not have", async () => {
+    const dir = brokenCopy((m) => {
+      m.outputs[0].shape = ["N", "T'"];
+      m.outputs[1].dtype = "int32";
+    });
+    const message = await refusal(dir);
+    expect(message).toMatch(/output "logprobs" has rank 3 in the graph, declared rank 2/);
+    expect(message).toMatch(/output "logprobs_length" is int64 in the graph, declared int32/);
+  });
+
+  it("refuses a blank id outside the vocabulary and a missing space token", async () => {
+    const dir = brokenCopy((m) => {
+      m.vocabulary.blankId = 40;
+      m.vocabulary.spaceToken = "|";
+    });
+    const message = await refusal(dir);
+    expect(message).toMatch(/blank id 40 is out of range \(tokens\.txt has 29 tokens\)/);
+    expect(message).toMatch(/space token "\|" is not in tokens\.txt/);
+  });
+
+  it("refuses a subsampling factor the model does not have", async () => {
+    const dir = brokenCopy((m) => (m.subsampling = 4));
+    const message = await refusal(dir);
+    expect(message).toMatch(/ONNX metadata subsampling_factor 2, manifest subsampling 4/);
+  });
+
+  it("refuses missing files and an invalid manifest", async () => {
+    expect(await refusal(brokenCopy(() => undefined, ["manifest.json", "tokens.txt"]))).toMatch(
+      /fp32 model file model\.onnx is missing/,
+    );
+    expect(
+      await refusal(
+        brokenCopy(() => undefined, ["manifest.json", "tokens.txt", "model.onnx"]),
+        "int8",
+      ),
+    ).toMatch(/int8 model file model\.int8\.onnx is missing/);
+    expect(await refusal(brokenCopy(() => undefined, ["manifest.json", "model.onnx"]))).toMatch(
+      /vocabulary file tokens\.txt is missing/,
+    );
+    expect(await refusal(brokenCopy((m) => (m.task = "asr-rnnt")))).toMatch(
+      /manifest\.json: task: Invalid literal value, expected "asr-ctc"/,
+    );
+    expect(await refusal(brokenCopy((m) => (m.features.dither = 1)))).toMatch(
+      /dither 1: recognition features must be deterministic/,
+    );
+  });
+
+  describe("with deliberately broken graphs (test/fixtures/asr/broken)", () => {
+    const withGraph = (file: string): string =>
+      brokenCopy(
+        (_m, dir) => copyFileSync(join(fixturesDir, "broken", file), join(dir, "model.onnx")),
+        ["manifest.json", "tokens.txt"],
+      );
+
+    it("refuses an output wider than the vocabulary, found by the dry run", async () => {
+      expect(await refusal(withGraph("wide_output.onnx"))).toBe(
+        'model asr-en-telephony: output "logprobs" width 30, vocabulary (tokens.txt) has 29 tokens',
+      );
+    });
+
+    it("refuses raw logits where log-probabilities are required", async () => {
+      expect(await refusal(withGraph("logits_output.onnx"))).toMatch(
+        /output "logprobs" is not log-probabilities .* must end with log_softmax/,
+      );
+    });
+
+    it("refuses a time subsampling other than the manifest's", async () => {
+      expect(await refusal(withGraph("subsampling4.onnx"))).toMatch(
+        /output "logprobs" has 24 frames \(24 valid\) for 96 input frames; subsampling 2 gives 48/,
+      );
+    });
+  });
+
+  it("refuses the cuda provider when onnxruntime-node has no CUDA binaries, naming what to install", async () => {
+    const message = await refusal(modelDir, "fp32", "cuda");
+    expect(message).toMatch(/execution provider cuda is not available/);
+    expect(message).toMatch(/ONNXRUNTIME_NODE_INSTALL=cuda12/);
+    await expect(loadVad({ provider: "cuda", logger: silentLogger })).rejects.toThrow(
+      /Silero VAD: execution provider cuda is not available/,
+    );
+  });
+
+  it("loads a published sherpa-onnx NeMo CTC folder (model.onnx + tokens.txt, no manifest)", async () => {
+    const dir = brokenCopy(() => undefined);
+    rmSync(join(dir, "manifest.json"));
+    const model = await loadAsrModel({
+      dir,
+      provider: "cpu",
+      precision: "fp32",
+      sampleRate: 8000,
+      logger: silentLogger,
+    });
+    try {
+      // Without a declared receptive field chunking cannot be exact.
+      expect(model.info).toMatchObject({ sampleRate: 8000, streamingExact: false, language: "und" });
+    } finally {
+      await model.close();
+    }
+  });
+});
