@@ -262,7 +262,7 @@ features precomputed, audio-seconds processed per wall-clock second:
 
 {p['steps']} steps, {p['trainingMinutes']} min on CPU, {p['audioHoursSeen']} h of (augmented) audio seen, {p['date']}.
 The published run shared the 2-core machine with other jobs (and, for its first ~45 minutes, with corpus rendering;
-new shards are picked up while training), so it was given `TRAIN_MINUTES=72` and then resumed to 80; the recipe
+new shards are picked up while training), so it was given `TRAIN_MINUTES=72`, then resumed to 80 and to 112 (a warm restart of the cosine schedule); the recipe
 default is 60 minutes, which on an otherwise idle 2-core machine covers more steps than this run got.
 Data: {p['data']}.
 

