@@ -3,8 +3,10 @@
  *   npx tsx bench/asr/engine-batching.ts [streams=64] [secondsPerStream=10] [rounds=3]
  * Same audio, same chunking (240 ms), same saturating client (engine-support.ts driveStreams); only
  * maxBatch differs (32 vs 1). The machine is shared with a training job, so the two settings alternate
- * for several rounds and the medians are reported.
+ * for several rounds and the medians are reported. Last, session.run alone is replayed on the batch shapes
+ * each setting produced, to show what batching buys onnxruntime itself on this CPU.
  */
+import * as ort from "onnxruntime-node";
 import { Recognizer } from "../../services/asr/src/engine/engine.ts";
 import { loadAsrModel, loadVad } from "../../services/asr/src/engine/index.ts";
 import type { AcousticModel } from "../../services/asr/src/engine/model/acoustic-model.ts";
@@ -39,18 +41,23 @@ for (const precision of ["fp32", "int8"] as const) {
     Array<{ rate: number; batches: number; mean: number; partials: number; finals: number }>
   > = { 32: [], 1: [] };
   const ratios: number[] = [];
+  const shapes: Record<number, Array<{ batch: number; frames: number; lengths: number[] }>> = {};
   for (let round = 0; round < rounds; round++) {
     const order = round % 2 === 0 ? [32, 1] : [1, 32];
     const rate: Record<number, number> = {};
     for (const maxBatch of order) {
-      const engine = new Recognizer({
-        model,
-        vad,
-        logger,
-        options: { maxBatch, maxWaitMs: 10, maxStreams: streams, maxQueuedChunks: 100_000, chunkMs },
-      });
+      const engine = new Recognizer(
+        {
+          model,
+          vad,
+          logger,
+          options: { maxBatch, maxWaitMs: 10, maxStreams: streams, maxQueuedChunks: 100_000, chunkMs },
+        },
+        { recordShapes: true },
+      );
       const { wallMs, partials, finals } = await driveStreams(engine, signals, chunkMs);
       const stats = engine.stats();
+      shapes[maxBatch] = engine.batcher.shapes.slice();
       await engine.close();
       rate[maxBatch] = audioSeconds / (wallMs / 1000);
       runs[maxBatch]!.push({
@@ -66,6 +73,29 @@ for (const precision of ["fp32", "int8"] as const) {
     }
     ratios.push(rate[32]! / rate[1]!);
   }
+  // onnxruntime alone on the shapes each setting produced (last round): what batching buys the forward pass.
+  const bare: Record<number, number> = {};
+  for (const maxBatch of [32, 1]) {
+    const dim = model.spec.features.dim;
+    const list = shapes[maxBatch]!;
+    const features = new Float32Array(Math.max(...list.map((x) => x.batch * x.frames)) * dim);
+    for (let i = 0; i < features.length; i++)
+      features[i] = -9.7 + 3.4 * Math.sin(i * 0.37) * Math.cos(i * 0.011);
+    const started = performance.now();
+    for (const shape of list) {
+      await model.session.run({
+        [model.spec.featureInput]: new ort.Tensor(
+          "float32",
+          features.subarray(0, shape.batch * dim * shape.frames),
+          [shape.batch, dim, shape.frames],
+        ),
+        [model.spec.lengthInput]: new ort.Tensor("int64", BigInt64Array.from(shape.lengths.map(BigInt)), [
+          shape.batch,
+        ]),
+      });
+    }
+    bare[maxBatch] = audioSeconds / ((performance.now() - started) / 1000);
+  }
   for (const maxBatch of [32, 1]) {
     const r = runs[maxBatch]!;
     rows.push([
@@ -79,7 +109,9 @@ for (const precision of ["fp32", "int8"] as const) {
       median(r.map((x) => x.mean)).toFixed(1),
       median(r.map((x) => x.partials)),
       median(r.map((x) => x.finals)),
+      bare[maxBatch]!.toFixed(1),
       maxBatch === 32 ? `${median(ratios).toFixed(2)}x (${ratios.map((x) => x.toFixed(2)).join(" / ")})` : "",
+      maxBatch === 32 ? `${(bare[32]! / bare[1]!).toFixed(2)}x` : "",
     ]);
   }
   await model.close();
@@ -99,7 +131,9 @@ console.log(
       "mean batch",
       "partials",
       "finals",
+      "bare forward audio-s/s",
       "batched / unbatched",
+      "bare forward batched / unbatched",
     ],
     rows,
   ),

@@ -71,7 +71,7 @@ export class Recognizer implements RecognizerEngine {
     this.#logger = deps.logger;
     this.#internals = internals;
     this.model = deps.model.info;
-    this.#metrics = createEngineMetrics(deps.registry);
+    this.#metrics = createEngineMetrics(deps.registry, () => this.queuedChunks());
     this.#extractor = new FbankExtractor(deps.model.spec.features);
     this.batcher = new DynamicBatcher({
       model: deps.model,

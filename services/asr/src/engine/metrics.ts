@@ -11,7 +11,8 @@ export interface EngineMetrics {
   refusedStreams: Counter<"reason">;
 }
 
-export function createEngineMetrics(registry?: Registry): EngineMetrics {
+/** `queuedChunks` is read when the registry is scraped (the batcher's queue plus what streams hold back). */
+export function createEngineMetrics(registry?: Registry, queuedChunks?: () => number): EngineMetrics {
   const registers = registry ? [registry] : [];
   return {
     batchSize: new Histogram({
@@ -30,6 +31,9 @@ export function createEngineMetrics(registry?: Registry): EngineMetrics {
       name: "asr_engine_queued_chunks",
       help: "Chunks of audio waiting for the acoustic model, all streams together",
       registers,
+      collect() {
+        if (queuedChunks) this.set(queuedChunks());
+      },
     }),
     openStreams: new Gauge({ name: "asr_engine_open_streams", help: "Recognition streams open", registers }),
     vadBatchSize: new Histogram({

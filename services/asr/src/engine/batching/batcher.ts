@@ -101,7 +101,6 @@ export class DynamicBatcher {
     return new Promise<ChunkResult>((resolve, reject) => {
       this.#queue.push({ request, enqueuedAt: performance.now(), resolve, reject });
       this.#queuedWeight += request.weight;
-      this.#metrics?.queuedChunks.set(this.#queuedWeight);
       this.#schedule();
     });
   }
@@ -133,7 +132,6 @@ export class DynamicBatcher {
     const batch = this.#takeBatch();
     if (batch.length === 0) return;
     for (const item of batch) this.#queuedWeight -= item.request.weight;
-    this.#metrics?.queuedChunks.set(this.#queuedWeight);
     this.#running = true;
     void this.#run(batch).finally(() => {
       this.#running = false;
