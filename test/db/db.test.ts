@@ -289,7 +289,9 @@ describe.each(backends)("on $kind", ({ kind, open }) => {
       .select({ ticketVersion: outbox.ticketVersion })
       .from(outbox)
       .where(
-        and(eq(outbox.callId, call.id), eq(outbox.status, "pending"), lte(outbox.nextAttemptAt, new Date())),
+        // The database's clock, as a delivery worker would use: a client Date has only millisecond
+        // precision and can fall just before a row stamped in the same millisecond.
+        and(eq(outbox.callId, call.id), eq(outbox.status, "pending"), lte(outbox.nextAttemptAt, sql`now()`)),
       )
       .orderBy(asc(outbox.ticketVersion));
     expect(due).toEqual([{ ticketVersion: 2 }, { ticketVersion: 3 }]);
