@@ -10,8 +10,18 @@ export default tseslint.config(
       "@typescript-eslint/no-floating-promises": "error",
       "@typescript-eslint/consistent-type-imports": "error",
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
-      "no-restricted-properties": ["error", { object: "process", property: "env", message: "Read the environment only in a service's config.ts." }],
+      "no-restricted-properties": [
+        "error",
+        {
+          object: "process",
+          property: "env",
+          message: "Read the environment only in a service's config.ts.",
+        },
+      ],
     },
   },
-  { files: ["**/config.ts", "**/*.test.ts", "test/**", "bench/**", "scripts/**"], rules: { "no-restricted-properties": "off" } },
+  {
+    files: ["**/config.ts", "**/*.test.ts", "test/**", "bench/**", "scripts/**"],
+    rules: { "no-restricted-properties": "off" },
+  },
 );
