@@ -27,7 +27,10 @@ export interface LegContext {
 export interface LegJob {
   callId: string;
   leg: Leg;
-  /** The leg's last frame sequence once call.ended says it; undefined if the call never ends. */
+  /**
+   * Resolves when call.ended arrives, with the leg's last frame sequence if it says one (undefined:
+   * the last frame AUDIO holds for the leg decides); never resolves while the call goes on.
+   */
   lastSeq: Promise<number | undefined>;
   signal: AbortSignal;
 }
