@@ -1,23 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { FbankExtractor, FeatureStream, computeFbank, frameCount, type FbankConfig } from "./fbank.ts";
+import { FbankExtractor, FeatureStream, computeFbank, frameCount } from "./fbank.ts";
+import { telephoneFbank } from "../test-support/telephone-fbank.ts";
 
-const config: FbankConfig = {
-  sampleRate: 8000,
-  dim: 80,
-  frameLength: 200,
-  frameShift: 80,
-  nFft: 256,
-  window: "hann-periodic",
-  preemphasis: 0.97,
-  removeDcOffset: false,
-  melLowHz: 0,
-  melHighHz: 0,
-  melScale: "slaney",
-  melNorm: "slaney",
-  logFloor: 1.1920928955078125e-7,
-  snipEdges: false,
-  sampleScale: 1,
-};
+const config = telephoneFbank;
 
 function noise(length: number, seed = 1): Float32Array {
   const x = new Float32Array(length);

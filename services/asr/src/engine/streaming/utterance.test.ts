@@ -2,30 +2,15 @@ import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { DynamicBatcher } from "../batching/batcher.ts";
 import { GreedyCtcDecoder } from "../decoding/ctc.ts";
-import { FbankExtractor, FrameBuffer, computeFbank, type FbankConfig } from "../features/fbank.ts";
+import { FbankExtractor, FrameBuffer, computeFbank } from "../features/fbank.ts";
 import type { AcousticModelSpec } from "../model/acoustic-model.ts";
 import { createVocabulary } from "../model/vocabulary.ts";
 import { ToyCtcModel } from "../test-support/toy-model.ts";
 import { UtteranceRecognizer, type UtteranceUpdate } from "./utterance.ts";
+import { telephoneFbank } from "../test-support/telephone-fbank.ts";
 
 const logger = pino({ level: "silent" });
-const features: FbankConfig = {
-  sampleRate: 8000,
-  dim: 80,
-  frameLength: 200,
-  frameShift: 80,
-  nFft: 256,
-  window: "hann-periodic",
-  preemphasis: 0.97,
-  removeDcOffset: false,
-  melLowHz: 0,
-  melHighHz: 0,
-  melScale: "slaney",
-  melNorm: "slaney",
-  logFloor: 1.1920928955078125e-7,
-  snipEdges: false,
-  sampleScale: 1,
-};
+const features = telephoneFbank;
 const REACH = 21;
 const VOCAB = 5;
 
