@@ -1,6 +1,7 @@
 import type { Leg, Messaging } from "@callscribe/messaging";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
+import type { JitterBufferStats } from "./jitter-buffer.ts";
 
 export type CodecName = "PCMU" | "PCMA" | "G722";
 
@@ -49,8 +50,11 @@ export interface ReservedPort {
 export type EndReason = "bye" | "cancel" | "media-timeout" | "error" | "shutdown";
 export type MediaEndReason = "media-timeout" | "error";
 
-/** Jitter-buffer and receiver counters of one leg (also exported as metrics). */
-export interface LegStats {
+/**
+ * Jitter-buffer and receiver counters of one leg (also exported as metrics). The jitter buffer's
+ * counters over every SSRC the leg saw; `timestampJumps` here includes its sequence restarts.
+ */
+export interface LegStats extends Omit<JitterBufferStats, "seqRestarts" | "playedSamples"> {
   /** Datagrams received on the RTP port, well-formed or not. */
   packets: number;
   bytes: number;
@@ -58,17 +62,6 @@ export interface LegStats {
   unexpectedPayloadType: number;
   audioPackets: number;
   dtmfPackets: number;
-  /** Packets accepted by the jitter buffer (audio and RFC 4733 events). */
-  received: number;
-  duplicates: number;
-  late: number;
-  reordered: number;
-  lost: number;
-  concealedSamples: number;
-  silenceFilledSamples: number;
-  ssrcChanges: number;
-  strayPackets: number;
-  timestampJumps: number;
   /** Frames queued for publishing, the leg's last frame included. */
   frames: number;
   rtcpPackets: number;
