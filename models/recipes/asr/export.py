@@ -7,7 +7,7 @@ from onnx import helper, numpy_helper, TensorProto
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from model import CtcModel, VOCAB, BLANK
+from model import CtcModel, StreamingCtc, VOCAB, BLANK
 import features as F
 
 OUT_DEFAULT = os.path.normpath(os.path.join(HERE, "..", "..", "asr-en-telephony"))
@@ -67,6 +67,78 @@ def set_meta(path, meta):
     onnx.save(m, path)
 
 
+STREAM_WINDOW = 24  # frames per window in the graph's metadata (sherpa-onnx's window_size); the graph takes any even T
+
+
+def export_streaming(model, a):
+    """The cache-aware graph (sherpa-onnx online NeMo CTC layout), checked against the whole-utterance pass."""
+    s = StreamingCtc(model).eval()
+    (c1, c2, c3), (t1, t2, t3) = s.cache_shapes()
+    n = 2
+    x = torch.randn(n, 80, STREAM_WINDOW) * 3 - 9
+    args = (x, torch.full((n,), STREAM_WINDOW, dtype=torch.int64), torch.zeros(n, c1, c2, c3),
+            torch.zeros(n, t1, t2, t3), torch.zeros(n, dtype=torch.int64))
+    inputs = ["audio_signal", "length", "cache_last_channel", "cache_last_time", "cache_last_channel_len"]
+    outputs = ["logprobs", "logprobs_length", "cache_last_channel_next", "cache_last_time_next",
+               "cache_last_channel_len_next"]
+    fp32 = os.path.join(a.out, "model.streaming.onnx")
+    int8 = os.path.join(a.out, "model.streaming.int8.onnx")
+    dyn = {"audio_signal": {0: "N", 2: "T"}, "length": {0: "N"}, "logprobs": {0: "N", 1: "T'"},
+           "logprobs_length": {0: "N"}}
+    for name in inputs[2:] + outputs[2:]:
+        dyn[name] = {0: "N"}
+    torch.onnx.export(s, args, fp32, opset_version=13, input_names=inputs, output_names=outputs,
+                      dynamic_axes=dyn, do_constant_folding=True)
+    meta = {"vocab_size": len(VOCAB) - 1, "subsampling_factor": 2, "normalize_type": "",
+            "model_type": "EncDecCTCModel", "model_author": "callscribe",
+            "comment": "asr-en-telephony cache-aware streaming graph; vocab_size excludes the blank (NeMo convention)",
+            "sample_rate": F.SR, "feat_dim": 80, "window_size": STREAM_WINDOW, "chunk_shift": STREAM_WINDOW,
+            "cache_last_channel_dim1": c1, "cache_last_channel_dim2": c2, "cache_last_channel_dim3": c3,
+            "cache_last_time_dim1": t1, "cache_last_time_dim2": t2, "cache_last_time_dim3": t3}
+    set_meta(fp32, meta)
+    quantize_int8(fp32, int8, depthwise=bool(a.int8_depthwise))
+    # chained windows from zero caches must equal the whole-utterance pass
+    T = 317
+    x = torch.randn(1, 80, T) * 3 - 9
+    with torch.no_grad():
+        whole, _ = model(x, torch.tensor([T]))
+        cc, ct, cl = torch.zeros(1, c1, c2, c3), torch.zeros(1, t1, t2, t3), torch.zeros(1, dtype=torch.int64)
+        outs = []
+        for p in range(0, T - T % 2, STREAM_WINDOW):
+            chunk = x[:, :, p:p + STREAM_WINDOW]
+            k = chunk.shape[2] - chunk.shape[2] % 2
+            o, _, cc, ct, cl = s(chunk[:, :, :k], torch.tensor([k]), cc, ct, cl)
+            outs.append(o)
+        diff = float((torch.cat(outs, 1) - whole[:, :T // 2]).abs().max())
+    print(f"streaming graph: chained windows vs whole pass max |diff| {diff:.2e}")
+    assert diff < 1e-4, diff
+    tensor = lambda name, dtype, shape: {"name": name, "dtype": dtype, "shape": shape}
+    return {
+        "type": "cache-aware",
+        "files": {"fp32": "model.streaming.onnx", "int8": "model.streaming.int8.onnx"},
+        "inputs": [tensor("audio_signal", "float32", ["N", 80, "T"]), tensor("length", "int64", ["N"]),
+                   tensor("cache_last_channel", "float32", ["N", c1, c2, c3]),
+                   tensor("cache_last_time", "float32", ["N", t1, t2, t3]),
+                   tensor("cache_last_channel_len", "int64", ["N"])],
+        "outputs": [tensor("logprobs", "float32", ["N", "T'", len(VOCAB)]), tensor("logprobs_length", "int64", ["N"]),
+                    tensor("cache_last_channel_next", "float32", ["N", c1, c2, c3]),
+                    tensor("cache_last_time_next", "float32", ["N", t1, t2, t3]),
+                    tensor("cache_last_channel_len_next", "int64", ["N"])],
+        "states": [{"input": "cache_last_channel", "output": "cache_last_channel_next"},
+                   {"input": "cache_last_time", "output": "cache_last_time_next"},
+                   {"input": "cache_last_channel_len", "output": "cache_last_channel_len_next"}],
+        "lookaheadFrames": 0,
+        "layout": "time-major inside: caches are [N, layers, frames, channels]",
+        "note": (f"causal: every conv is padded on the left, so a window's output depends on no later frame. Feed "
+                 f"T new frames (T even; metadata window_size {STREAM_WINDOW}) with the caches the previous window "
+                 f"returned (zeros at the start of an utterance): cache_last_channel holds the first conv's last "
+                 f"{c2} normalised input frames, cache_last_time the last {t2} input frames of each of the {t1} "
+                 f"later depthwise convs (a conv with kernel k reads the last k-1), cache_last_channel_len counts "
+                 f"output frames. The T/2 output frames are final: chained windows equal the whole-utterance pass "
+                 f"of model.onnx (checked at export)."),
+    }
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ckpt", default=os.path.join(HERE, "work", "ckpt", "last.pt"))
@@ -89,13 +161,14 @@ def main():
                       dynamic_axes={"audio_signal": {0: "N", 2: "T"}, "length": {0: "N"},
                                     "logprobs": {0: "N", 1: "T'"}, "logprobs_length": {0: "N"}},
                       do_constant_folding=True)
-    rf = model.receptive_field()
+    rf_left, rf_right = model.receptive_field()
     meta = {"vocab_size": len(VOCAB), "subsampling_factor": 2, "normalize_type": "", "model_type": "EncDecCTCModel",
             "model_author": "callscribe", "comment": "asr-en-telephony: 8 kHz char CTC, global normalisation in graph",
-            "sample_rate": F.SR, "feat_dim": 80, "receptive_field_left": rf, "receptive_field_right": rf}
+            "sample_rate": F.SR, "feat_dim": 80, "receptive_field_left": rf_left, "receptive_field_right": rf_right}
     set_meta(fp32, meta)
     nq, nskip = quantize_int8(fp32, int8, depthwise=bool(a.int8_depthwise))
     print(f"int8: {nq} conv weights quantized, {nskip} depthwise left in fp32")
+    streaming = export_streaming(model, a) if model.causal else None
     with open(os.path.join(a.out, "tokens.txt"), "w", encoding="utf-8") as f:
         for i, t in enumerate(VOCAB):
             f.write(f"{t} {i}\n")
@@ -150,14 +223,16 @@ def main():
                        "tokens": VOCAB},
         "decoding": "greedy CTC: argmax per frame, collapse repeats, drop blank, map \u2581 to space",
         "subsampling": 2, "outputFrameRate": 50,
-        "receptiveField": {"left": rf, "right": rf, "unit": "input-frames",
-                           "note": f"symmetric: output frame j depends on input frames 2j-{rf} .. 2j+{rf} (checked by perturbation); to stream exactly, give each chunk {rf} frames of context on both sides"},
+        "receptiveField": {"left": rf_left, "right": rf_right, "unit": "input-frames",
+                           "note": f"output frame j depends on input frames 2j-{rf_left} .. 2j+{rf_right} (checked by perturbation); to stream this graph exactly, give each chunk {rf_left} frames of context on the left and {rf_right} on the right"},
         "files": {"fp32": "model.onnx", "int8": "model.int8.onnx", "tokens": "tokens.txt"},
+        **({"streaming": streaming} if streaming else {}),
         "quantization": {"int8": "weight-only: Conv weights stored as int8 (symmetric, per output channel) + DequantizeLinear; activations float32"
                          + ("" if a.int8_depthwise else "; depthwise conv weights kept in float32")},
         "executionProviders": ["cpu"],
         "onnx": {"opset": 13, "metadata": meta},
-        "architecture": {"type": "QuartzNet-style depthwise-separable 1-D conv CTC", "params": nparams, **ck["cfg"]},
+        "architecture": {"type": ("causal " if model.causal else "") + "QuartzNet-style depthwise-separable 1-D conv CTC",
+                         "params": nparams, **ck["cfg"]},
         "provenance": {
             "data": "synthetic speech (espeak-ng, flite, festival voices) of template-generated hotline text + Asterisk core-sounds-en prompts (heldout_real.txt excluded); telephone channel simulation (8 kHz, G.711 mu/A-law, 300-3400 Hz band-pass, noise 5-20 dB SNR, speed 0.8-1.2), SpecAugment",
             "recipe": "models/recipes/asr/run.sh",

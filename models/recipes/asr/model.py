@@ -7,10 +7,13 @@ Streaming/batching contract:
    sequence's output in a padded batch equals its output alone.
  * one stride-2 conv at the start: output length = length // 2 (the value
    sherpa-onnx assumes: features_length / subsampling_factor).
- * symmetric "same" padding, finite receptive field (see receptive_field()).
+ * symmetric "same" padding, finite receptive field (see receptive_field()); or, with causal=True, every conv
+   padded on the left only, so a chunk's output depends on no later audio and the model streams with
+   per-layer caches (see StreamingCtc).
 """
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 VOCAB = ["\u2581", "'"] + [chr(c) for c in range(ord("a"), ord("z") + 1)] + ["<blk>"]
 BLANK = len(VOCAB) - 1
@@ -31,21 +34,28 @@ def decode_greedy(ids):
 
 
 class SepConv(nn.Module):
-    def __init__(self, cin, cout, k, stride=1, dilation=1):
+    """Depthwise + pointwise conv + BN. causal: all padding on the left (a strided conv keeps the last frame of
+    its stride group: output j of a stride-2 conv sees input frames 2j+1-(k-1) .. 2j+1)."""
+
+    def __init__(self, cin, cout, k, stride=1, dilation=1, causal=False):
         super().__init__()
-        pad = dilation * (k - 1) // 2
+        self.causal = causal
+        self.left = dilation * (k - 1) - (stride - 1) if causal else 0
+        pad = 0 if causal else dilation * (k - 1) // 2
         self.dw = nn.Conv1d(cin, cin, k, stride=stride, padding=pad, dilation=dilation, groups=cin, bias=False)
         self.pw = nn.Conv1d(cin, cout, 1, bias=False)
         self.bn = nn.BatchNorm1d(cout)
 
     def forward(self, x):
+        if self.causal:
+            x = F.pad(x, (self.left, 0))
         return self.bn(self.pw(self.dw(x)))
 
 
 class Block(nn.Module):
-    def __init__(self, c, k, repeat, dropout):
+    def __init__(self, c, k, repeat, dropout, causal=False, dilation=1):
         super().__init__()
-        self.subs = nn.ModuleList([SepConv(c, c, k) for _ in range(repeat)])
+        self.subs = nn.ModuleList([SepConv(c, c, k, dilation=dilation, causal=causal) for _ in range(repeat)])
         self.res = nn.Sequential(nn.Conv1d(c, c, 1, bias=False), nn.BatchNorm1d(c))
         self.drop = nn.Dropout(dropout)
 
@@ -60,23 +70,39 @@ class Block(nn.Module):
 
 
 class CtcModel(nn.Module):
-    def __init__(self, nmel=80, c=192, blocks=(11, 13, 15, 17, 19), repeat=2, c_end=256, k1=11, k_end=21, dropout=0.0):
+    def __init__(self, nmel=80, c=192, blocks=(11, 13, 15, 17, 19), repeat=2, c_end=256, k1=11, k_end=21, dropout=0.0,
+                 causal=False, dilations=None):
         super().__init__()
-        self.cfg = dict(nmel=nmel, c=c, blocks=list(blocks), repeat=repeat, c_end=c_end, k1=k1, k_end=k_end, dropout=dropout)
+        dilations = list(dilations) if dilations else [1] * len(blocks)
+        self.cfg = dict(nmel=nmel, c=c, blocks=list(blocks), repeat=repeat, c_end=c_end, k1=k1, k_end=k_end, dropout=dropout,
+                        causal=causal, dilations=dilations)
+        self.dilations = dilations
+        self.causal = causal
         self.register_buffer("feat_mean", torch.zeros(nmel))
         self.register_buffer("feat_std", torch.ones(nmel))
         self.k1, self.blocks_k, self.repeat, self.k_end = k1, list(blocks), repeat, k_end
-        self.c1 = SepConv(nmel, c, k1, stride=2)
-        self.blocks = nn.ModuleList([Block(c, k, repeat, dropout) for k in blocks])
-        self.c2 = SepConv(c, c_end, k_end)
+        self.c1 = SepConv(nmel, c, k1, stride=2, causal=causal)
+        self.blocks = nn.ModuleList([Block(c, k, repeat, dropout, causal=causal, dilation=d)
+                                     for k, d in zip(blocks, dilations)])
+        self.c2 = SepConv(c, c_end, k_end, causal=causal)
         self.c3 = nn.Sequential(nn.Conv1d(c_end, c_end, 1, bias=False), nn.BatchNorm1d(c_end))
         self.out = nn.Conv1d(c_end, len(VOCAB), 1, bias=True)
         self.drop = nn.Dropout(dropout)
 
     def receptive_field(self):
-        """one-sided receptive field in input feature frames (symmetric)."""
-        half_out = sum(self.repeat * (k - 1) // 2 for k in self.blocks_k) + (self.k_end - 1) // 2
-        return (self.k1 - 1) // 2 + 2 * half_out
+        """(left, right) receptive field in input feature frames: output frame j depends on input frames
+        2j - left .. 2j + right."""
+        if self.causal:
+            out = sum(self.repeat * d * (k - 1) for k, d in zip(self.blocks_k, self.dilations)) + (self.k_end - 1)
+            return (self.k1 - 2) + 2 * out, 1
+        half_out = sum(self.repeat * d * (k - 1) // 2 for k, d in zip(self.blocks_k, self.dilations)) + (self.k_end - 1) // 2
+        rf = (self.k1 - 1) // 2 + 2 * half_out
+        return rf, rf
+
+    def stream_layers(self):
+        """The depthwise convs after c1 in order, each needing a cache of dilation * (k - 1) input frames."""
+        convs = [s.dw for b in self.blocks for s in b.subs] + [self.c2.dw]
+        return convs
 
     @staticmethod
     def time_mask(length, T):
@@ -99,3 +125,86 @@ class CtcModel(nn.Module):
         x = self.drop(torch.relu(self.c3(x))) * m
         x = self.out(x)
         return torch.log_softmax(x, dim=1).transpose(1, 2), out_len
+
+
+def _fold(pw, bn):
+    """pointwise conv + eval BatchNorm -> (weight [Cin, Cout], bias [Cout]) for x @ weight + bias."""
+    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+    w = pw.weight[:, :, 0] * scale[:, None]
+    b = bn.bias - bn.running_mean * scale
+    if pw.bias is not None:
+        b = b + pw.bias * scale
+    return w.t().contiguous().detach(), b.detach()
+
+
+class StreamingCtc(nn.Module):
+    """Cache-aware streaming form of a causal CtcModel, in the sherpa-onnx online NeMo CTC layout.
+
+    Inputs: audio_signal [N, 80, T] raw log-mel of T new frames (T even), length [N],
+    cache_last_channel [N, 1, k1-2, 80] (c1's last normalised input frames),
+    cache_last_time [N, L, K, C] (the last K input frames of each later depthwise conv; a conv with kernel k
+    reads the last k-1 of them), cache_last_channel_len [N] (output frames so far, passed through + T/2).
+    Outputs: logprobs [N, T/2, V], logprobs_length = length // 2, and the three next caches.
+    Zero caches are the start of an utterance; window after window, the output equals the whole-utterance pass.
+
+    Computed time-major ([N, T, C]) with batch normalisation folded into the pointwise weights, so every
+    pointwise conv is one matrix product over all frames of the batch, and every depthwise conv is a gather
+    of its k taps, a multiply and a sum: small windows of many streams batch into large matrix products.
+    """
+
+    def __init__(self, m):
+        super().__init__()
+        assert m.causal
+        self.m = m
+        self.c1_ctx = m.c1.left
+        self.K = max(conv.dilation[0] * (conv.kernel_size[0] - 1) for conv in m.stream_layers())
+        self.C = m.blocks[0].subs[0].dw.in_channels
+        self.nmel = m.cfg["nmel"]
+
+    def cache_shapes(self):
+        return (1, self.c1_ctx, self.nmel), (len(self.m.stream_layers()), self.K, self.C)
+
+    def _depthwise(self, conv, full, n_out, stride=1):
+        """full [N, T_in, C]: output t = sum over taps i of w[i] * full[stride*t + dilation*i]."""
+        k, d = conv.kernel_size[0], conv.dilation[0]
+        idx = torch.arange(n_out)[:, None] * stride + torch.arange(k)[None, :] * d
+        w = conv.weight[:, 0, :].t()  # [k, C]
+        return (full[:, idx] * w).sum(dim=2)
+
+    def _pointwise(self, pw, bn, x):
+        w, b = _fold(pw, bn)
+        return torch.matmul(x, w) + b
+
+    def _sep(self, sep, x, cache, caches_out):
+        reach = sep.dw.dilation[0] * (sep.dw.kernel_size[0] - 1)
+        full = torch.cat([cache, x], dim=1)
+        caches_out.append(full[:, full.shape[1] - self.K:])
+        y = self._depthwise(sep.dw, full[:, self.K - reach:], x.shape[1])
+        return self._pointwise(sep.pw, sep.bn, y)
+
+    def forward(self, audio_signal, length, cache_last_channel, cache_last_time, cache_last_channel_len):
+        m = self.m
+        x = ((audio_signal - m.feat_mean[None, :, None]) / m.feat_std[None, :, None]).transpose(1, 2)
+        n_out = x.shape[1] // 2
+        full = torch.cat([cache_last_channel[:, 0], x], dim=1)
+        c1_next = full[:, full.shape[1] - self.c1_ctx:].unsqueeze(1)
+        y = torch.relu(self._pointwise(m.c1.pw, m.c1.bn, self._depthwise(m.c1.dw, full, n_out, stride=2)))
+        caches = []
+        li = 0
+        for b in m.blocks:
+            z = y
+            for i, s in enumerate(b.subs):
+                z = self._sep(s, z, cache_last_time[:, li], caches)
+                li += 1
+                if i < len(b.subs) - 1:
+                    z = torch.relu(z)
+            y = torch.relu(z + self._pointwise(b.res[0], b.res[1], y))
+        y = torch.relu(self._sep(m.c2, y, cache_last_time[:, li], caches))
+        y = torch.relu(self._pointwise(m.c3[0], m.c3[1], y))
+        out = torch.log_softmax(torch.matmul(y, m.out.weight[:, :, 0].t()) + m.out.bias, dim=-1)
+        out_len = torch.div(length, 2, rounding_mode="floor")
+        return out, out_len, c1_next, torch.stack(caches, dim=1), cache_last_channel_len + out.shape[1]
+
+
+# The published streaming model: causal, small dilated kernels (cheap to batch as gathers), 1.7 s of left context.
+STREAMING_CONFIG = dict(blocks=(5, 5, 5, 5, 5), dilations=(1, 2, 4, 2, 1), k1=7, k_end=5, causal=True)

@@ -2,7 +2,7 @@
 # Install the Debian packages the ASR recipe needs (idempotent: only missing ones are installed).
 set -euo pipefail
 PKGS=(python3-torch python3-onnx python3-numpy espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k
-      festvox-us-slt-hts sox ffmpeg pocketsphinx pocketsphinx-en-us python3-pocketsphinx asterisk-core-sounds-en-wav nodejs)
+      festvox-us-slt-hts sox ffmpeg pocketsphinx pocketsphinx-en-us python3-pocketsphinx asterisk-core-sounds-en asterisk-core-sounds-en-wav nodejs)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -8,7 +8,7 @@ sys.path.insert(0, HERE)
 from corpus import load
 from features import TorchFbank, SR
 from channel import telephone
-from model import CtcModel, encode, decode_greedy, BLANK
+from model import CtcModel, STREAMING_CONFIG, encode, decode_greedy, BLANK
 
 MAX_SEC = 16.0
 
@@ -113,6 +113,7 @@ def main():
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--warmup", type=int, default=300)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--causal", type=int, default=1, help="1: causal convs (cache-aware streaming); 0: symmetric")
     ap.add_argument("--workers", type=int, default=1, help="data/augmentation worker processes (0 = inline)")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = cores minus workers, at least 1)")
     a = ap.parse_args()
@@ -125,7 +126,7 @@ def main():
     data = Data(a.corpus)
     print(f"data: {len(data.synth)} synth, {len(data.real)} real train utterances; device {dev}", flush=True)
     fbank = TorchFbank()
-    model = CtcModel()
+    model = CtcModel(**STREAMING_CONFIG) if a.causal else CtcModel()
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=1e-3)
     step, elapsed, audio_sec = 0, 0.0, 0.0
     if os.path.exists(last):

@@ -31,6 +31,11 @@ export interface LoadAsrModelOptions {
   intraOpThreads?: number;
   /** Sample rate of a published model folder without manifest.json; default 16000. */
   sampleRate?: number;
+  /**
+   * Which graph to run when the manifest declares a cache-aware streaming graph beside the whole-utterance
+   * one: "streaming" (the default when declared) or "offline" (chunks re-run their receptive field).
+   */
+  graph?: "streaming" | "offline";
   logger: Logger;
 }
 

@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { ForwardResult } from "../model/acoustic-model.ts";
+import type { CacheAwareSpec, ForwardResult, StateValue } from "../model/acoustic-model.ts";
 import type { FrameBuffer } from "../features/fbank.ts";
 import type { EngineMetrics } from "../metrics.ts";
 
@@ -12,6 +12,10 @@ export interface ChunkRequest {
   weight: number;
   /** Per-utterance normalisation applied while packing (models with normalize_type per_feature). */
   normalize?: { mean: Float64Array; invStd: Float64Array };
+  /** Frames [from, validTo) come from the buffer and [validTo, to) are zeros (a stream's last window). */
+  validTo?: number;
+  /** A cache-aware model's state for this stream, one value per state tensor. */
+  state?: readonly StateValue[];
 }
 
 /** The log-probs of one request: `frames` valid output frames of `vocab` values, frame-major. */
@@ -19,16 +23,19 @@ export interface ChunkResult {
   logProbs: Float32Array;
   frames: number;
   vocab: number;
+  /** A cache-aware model's next state for this stream (views into the pass's output). */
+  state?: StateValue[];
 }
 
 /** What the batcher runs: AcousticModel, or a small in-memory model in unit tests. */
 export interface ForwardModel {
-  readonly spec: { readonly features: { readonly dim: number } };
+  readonly spec: { readonly features: { readonly dim: number }; readonly cacheAware?: CacheAwareSpec | null };
   forward(
     features: Float32Array,
     batch: number,
     frames: number,
     lengths: BigInt64Array,
+    states?: readonly StateValue[],
   ): Promise<ForwardResult>;
 }
 
@@ -71,6 +78,8 @@ export class DynamicBatcher {
   #closed = false;
   #input = new Float32Array(0);
   #lengths = new BigInt64Array(0);
+  /** Stacked state inputs of a cache-aware model, reused from pass to pass. */
+  #states: StateValue[] = [];
   batches = 0;
   items = 0;
   /** Wall time spent inside forward passes, in milliseconds. */
@@ -150,12 +159,16 @@ export class DynamicBatcher {
     const rest: Pending[] = [];
     let longest = 0;
     let frames = 0;
+    // A cache-aware model's windows all have one length per stream setting; only equal ones share a pass
+    // (padding would run into the caches).
+    const exact = Boolean(this.#model.spec.cacheAware);
     for (const item of this.#queue) {
       const length = item.request.to - item.request.from;
       const padded = Math.max(longest, length) * (taken.length + 1);
       if (
         taken.length < this.#maxBatch &&
-        (taken.length === 0 || frames + length >= MIN_PADDING_EFFICIENCY * padded)
+        (taken.length === 0 ||
+          (exact ? length === longest : frames + length >= MIN_PADDING_EFFICIENCY * padded))
       ) {
         taken.push(item);
         longest = Math.max(longest, length);
@@ -196,7 +209,8 @@ export class DynamicBatcher {
       this.#lengths[b] = BigInt(frames);
       const data = r.frames.data;
       const base = b * dim * maxFrames;
-      for (let t = 0; t < frames; t++) {
+      const copied = (r.validTo ?? r.to) - r.from;
+      for (let t = 0; t < copied; t++) {
         const src = r.frames.offsetOf(r.from + t);
         if (r.normalize) {
           const { mean, invStd } = r.normalize;
@@ -209,10 +223,11 @@ export class DynamicBatcher {
     });
     if (this.#recordShapes)
       this.shapes.push({ batch, frames: maxFrames, lengths: requests.map((r) => r.to - r.from) });
+    const states = this.#stackStates(requests);
     const started = performance.now();
     let out: ForwardResult;
     try {
-      out = await this.#model.forward(input, batch, maxFrames, this.#lengths);
+      out = await this.#model.forward(input, batch, maxFrames, this.#lengths, states);
     } finally {
       const elapsed = performance.now() - started;
       this.forwardMs += elapsed;
@@ -222,11 +237,39 @@ export class DynamicBatcher {
     this.items += batch;
     this.#metrics?.batchSize.observe(batch);
     const stride = out.frames * out.vocab;
-    return requests.map((_, b) => ({
-      logProbs: out.logProbs.subarray(b * stride, b * stride + out.lengths[b]! * out.vocab),
-      frames: out.lengths[b]!,
-      vocab: out.vocab,
-    }));
+    const stateSpecs = this.#model.spec.cacheAware?.states;
+    return requests.map((_, b) => {
+      const result: ChunkResult = {
+        logProbs: out.logProbs.subarray(b * stride, b * stride + out.lengths[b]! * out.vocab),
+        frames: out.lengths[b]!,
+        vocab: out.vocab,
+      };
+      if (stateSpecs && out.states)
+        result.state = stateSpecs.map((st, i) =>
+          out.states![i]!.subarray(b * st.itemSize, (b + 1) * st.itemSize),
+        );
+      return result;
+    });
+  }
+
+  /** One batched tensor per state: each request's slice in batch order. */
+  #stackStates(requests: readonly ChunkRequest[]): StateValue[] | undefined {
+    const specs = this.#model.spec.cacheAware?.states;
+    if (!specs) return undefined;
+    const batch = requests.length;
+    return specs.map((st, i) => {
+      const size = Math.max(batch, this.#maxBatch) * st.itemSize;
+      let buffer = this.#states[i];
+      if (!buffer || buffer.length < batch * st.itemSize)
+        buffer = this.#states[i] = st.dtype === "int64" ? new BigInt64Array(size) : new Float32Array(size);
+      requests.forEach((r, b) => {
+        const value = r.state?.[i];
+        if (!value || value.length !== st.itemSize)
+          throw new Error(`chunk ${b} carries no ${st.input} state of ${st.itemSize} values`);
+        (buffer as Float32Array).set(value as Float32Array, b * st.itemSize);
+      });
+      return buffer;
+    });
   }
 
   /** Rejects what is queued; a pass already running finishes. */

@@ -21,6 +21,36 @@ export interface AcousticModelSpec {
   subsampling: number;
   /** One-sided receptive field in input frames; null when unknown (published models). */
   receptiveField: { left: number; right: number } | null;
+  /** Set when the session is a cache-aware streaming graph: windows carry state from one to the next. */
+  cacheAware: CacheAwareSpec | null;
+}
+
+/** One state tensor of a cache-aware graph: batch first, then a fixed per-stream shape. */
+export interface ModelStateSpec {
+  input: string;
+  output: string;
+  dtype: "float32" | "int64";
+  itemShape: number[];
+  /** Elements per stream. */
+  itemSize: number;
+}
+
+export interface CacheAwareSpec {
+  states: ModelStateSpec[];
+  /** Frames a window reads beyond the frames it advances by. */
+  lookaheadFrames: number;
+  /** Window length fixed by the graph (frames), or null when any multiple of the subsampling works. */
+  windowFrames: number | null;
+}
+
+/** The values of one state tensor: one stream's slice, or a batch's. */
+export type StateValue = Float32Array | BigInt64Array;
+
+/** Fresh (zero) states: the start of an utterance. */
+export function initialStates(spec: CacheAwareSpec): StateValue[] {
+  return spec.states.map((s) =>
+    s.dtype === "int64" ? new BigInt64Array(s.itemSize) : new Float32Array(s.itemSize),
+  );
 }
 
 export interface ForwardResult {
@@ -30,6 +60,8 @@ export interface ForwardResult {
   vocab: number;
   /** Valid output frames per batch item. */
   lengths: Int32Array;
+  /** Next states of a cache-aware graph, batched like the inputs (one per spec.cacheAware.states). */
+  states?: StateValue[];
 }
 
 /**
@@ -55,8 +87,10 @@ export class AcousticModel implements AsrModel {
     batch: number,
     frames: number,
     lengths: BigInt64Array,
+    states?: readonly StateValue[],
   ): Promise<ForwardResult> {
     if (this.#closed) throw new Error(`model ${this.spec.name} is closed`);
+    const cacheAware = this.spec.cacheAware;
     const dim = this.spec.features.dim;
     const feeds: Record<string, ort.Tensor> = {
       [this.spec.featureInput]: new ort.Tensor("float32", features.subarray(0, batch * dim * frames), [
@@ -66,6 +100,17 @@ export class AcousticModel implements AsrModel {
       ]),
       [this.spec.lengthInput]: new ort.Tensor("int64", lengths.subarray(0, batch), [batch]),
     };
+    if (cacheAware) {
+      if (!states || states.length !== cacheAware.states.length)
+        throw new Error(`model ${this.spec.name} is cache-aware: every forward pass needs its states`);
+      cacheAware.states.forEach((s, i) => {
+        const value = states[i]!.subarray(0, batch * s.itemSize);
+        feeds[s.input] =
+          s.dtype === "int64"
+            ? new ort.Tensor("int64", value as BigInt64Array, [batch, ...s.itemShape])
+            : new ort.Tensor("float32", value as Float32Array, [batch, ...s.itemShape]);
+      });
+    }
     const outputs = await this.session.run(feeds);
     const logProbs = outputs[this.spec.logProbOutput]!;
     const [, outFrames, vocab] = logProbs.dims as [number, number, number];
@@ -78,7 +123,8 @@ export class AcousticModel implements AsrModel {
       for (let b = 0; b < batch; b++)
         result[b] = Math.min(Math.floor(Number(lengths[b]) / this.spec.subsampling), outFrames);
     }
-    return { logProbs: logProbs.data as Float32Array, frames: outFrames, vocab, lengths: result };
+    const next = cacheAware?.states.map((s) => outputs[s.output]!.data as StateValue);
+    return { logProbs: logProbs.data as Float32Array, frames: outFrames, vocab, lengths: result, states: next };
   }
 
   async close(): Promise<void> {

@@ -3,12 +3,18 @@ import { basename, join, resolve } from "node:path";
 import { ModelLoadError } from "@callscribe/errors";
 import type { FbankConfig } from "../features/fbank.ts";
 import type { LoadAsrModelOptions, ModelInfo } from "../types.ts";
-import { AcousticModel, type AcousticModelSpec } from "./acoustic-model.ts";
+import {
+  AcousticModel,
+  initialStates,
+  type AcousticModelSpec,
+  type ModelStateSpec,
+} from "./acoustic-model.ts";
 import {
   FeatureSpec,
   Manifest,
   describeManifestIssues,
   type FeatureSpecInput,
+  type StreamingSpec,
   type TensorSpec,
 } from "./manifest.ts";
 import { OnnxParseError, readOnnxMetadata } from "./onnx-metadata.ts";
@@ -38,12 +44,22 @@ export async function loadAsrModel(options: LoadAsrModelOptions): Promise<Acoust
     ? readManifest(dir, manifestPath)
     : derivePublishedManifest(dir, options.sampleRate ?? 16000);
   const label = `model ${declared.name}`;
-  const fileName = options.precision === "int8" ? declared.files.int8 : declared.files.fp32;
-  if (!fileName) {
+  const streaming = options.graph === "offline" ? undefined : declared.streaming;
+  if (options.graph === "streaming" && !streaming) {
     throw new ModelLoadError(
-      `${label}: precision int8 requested but the manifest declares no int8 file (files.int8); use fp32`,
+      `${label}: a cache-aware streaming graph was requested but the manifest declares none (streaming)`,
     );
   }
+  const files = streaming ? streaming.files : declared.files;
+  const fileName = options.precision === "int8" ? files.int8 : files.fp32;
+  if (!fileName) {
+    throw new ModelLoadError(
+      `${label}: precision int8 requested but the manifest declares no int8 file (${streaming ? "streaming.files.int8" : "files.int8"}); use fp32`,
+    );
+  }
+  const declaredInputs = streaming ? streaming.inputs : declared.inputs;
+  const declaredOutputs = streaming ? streaming.outputs : declared.outputs;
+  const stateInputs = new Set(streaming?.states.map((st) => st.input) ?? []);
   const modelPath = join(dir, fileName);
   const problems: string[] = [];
   if (!existsSync(modelPath))
@@ -88,9 +104,12 @@ export async function loadAsrModel(options: LoadAsrModelOptions): Promise<Acoust
     throw err;
   }
   const metaVocab = metadata.get("vocab_size");
-  if (metaVocab !== undefined && Number(metaVocab) !== tokens.length) {
+  // NeMo's streaming (cache-aware) exports count the vocabulary without the blank.
+  const expectedVocab = streaming ? [tokens.length, tokens.length - 1] : [tokens.length];
+  if (metaVocab !== undefined && !expectedVocab.includes(Number(metaVocab))) {
     problems.push(
-      `ONNX metadata vocab_size ${metaVocab}, vocabulary (${vocab.file}) has ${tokens.length} tokens`,
+      `ONNX metadata vocab_size ${metaVocab}, vocabulary (${vocab.file}) has ${tokens.length} tokens` +
+        (streaming ? " (a streaming graph may count them without the blank)" : ""),
     );
   }
   const metaSubsampling = metadata.get("subsampling_factor");
@@ -111,9 +130,13 @@ export async function loadAsrModel(options: LoadAsrModelOptions): Promise<Acoust
       `sample rate ${declared.sampleRate} Hz is not supported (the VAD and the resampler serve 8000 and 16000)`,
     );
   }
-  const [featureSpec, lengthSpec] = identifyInputs(label, declared.inputs);
-  const logProbSpec = declared.outputs[0]!;
-  const lengthOutSpec = declared.outputs[1];
+  const [featureSpec, lengthSpec] = identifyInputs(
+    label,
+    declaredInputs.filter((i) => !stateInputs.has(i.name)),
+  );
+  const logProbSpec = declaredOutputs[0]!;
+  const lengthOutSpec = declaredOutputs[1];
+  const stateSpecs = streaming ? resolveStates(streaming, problems) : [];
   if (featureSpec.shape.length !== 3)
     problems.push(
       `input "${featureSpec.name}" is declared with rank ${featureSpec.shape.length}, expected 3 [N, ${features.dim}, T]`,
@@ -149,8 +172,8 @@ export async function loadAsrModel(options: LoadAsrModelOptions): Promise<Acoust
     intraOpThreads: options.intraOpThreads,
   });
   try {
-    checkDeclaredAgainstSession(session, declared.inputs, "input", problems);
-    checkDeclaredAgainstSession(session, declared.outputs, "output", problems, {
+    checkDeclaredAgainstSession(session, declaredInputs, "input", problems);
+    checkDeclaredAgainstSession(session, declaredOutputs, "output", problems, {
       name: logProbSpec.name,
       tokens: tokens.length,
       file: vocab.file,
@@ -173,6 +196,13 @@ export async function loadAsrModel(options: LoadAsrModelOptions): Promise<Acoust
       receptiveField: declared.receptiveField
         ? { left: declared.receptiveField.left, right: declared.receptiveField.right }
         : null,
+      cacheAware: streaming
+        ? {
+            states: stateSpecs,
+            lookaheadFrames: streaming.lookaheadFrames,
+            windowFrames: fixedWindow(session, featureSpec.name),
+          }
+        : null,
     };
     const info: ModelInfo = {
       name: declared.name,
@@ -181,7 +211,7 @@ export async function loadAsrModel(options: LoadAsrModelOptions): Promise<Acoust
       sampleRate: declared.sampleRate,
       provider: options.provider,
       precision: options.precision,
-      streamingExact: spec.receptiveField !== null && spec.normalize === "",
+      streamingExact: spec.cacheAware !== null || (spec.receptiveField !== null && spec.normalize === ""),
     };
     const model = new AcousticModel(info, spec, session);
     await dryRun(label, model, tokens.length, vocab.file, problems);
@@ -193,6 +223,7 @@ export async function loadAsrModel(options: LoadAsrModelOptions): Promise<Acoust
         file: fileName,
         provider: info.provider,
         streamingExact: info.streamingExact,
+        cacheAware: spec.cacheAware !== null,
       },
       "asr model loaded",
     );
@@ -216,6 +247,7 @@ type DeclaredManifest = Pick<
   | "subsampling"
   | "receptiveField"
   | "files"
+  | "streaming"
 >;
 
 function readManifest(dir: string, path: string): DeclaredManifest {
@@ -386,6 +418,61 @@ export function resolveFeatures(spec: FeatureSpec, sampleRate: number): FbankCon
   };
 }
 
+/**
+ * Each declared state: its input and output tensors must be declared, of one dtype, batch first and with
+ * the same fixed per-stream shape (the engine keeps one slice per stream and stacks them per pass).
+ */
+function resolveStates(streaming: StreamingSpec, problems: string[]): ModelStateSpec[] {
+  const out: ModelStateSpec[] = [];
+  for (const pair of streaming.states) {
+    const input = streaming.inputs.find((t) => t.name === pair.input);
+    const output = streaming.outputs.find((t) => t.name === pair.output);
+    if (!input || !output) {
+      problems.push(
+        `streaming state ${pair.input} -> ${pair.output}: ${!input ? `input "${pair.input}"` : `output "${pair.output}"`} is not declared`,
+      );
+      continue;
+    }
+    const item = input.shape.slice(1);
+    if (input.shape.length < 1 || item.some((d) => typeof d !== "number")) {
+      problems.push(
+        `streaming state "${pair.input}" must be [N, fixed dims...], declared [${input.shape.join(", ")}]`,
+      );
+      continue;
+    }
+    const outItem = output.shape.slice(1);
+    if (outItem.length !== item.length || outItem.some((d, i) => d !== item[i])) {
+      problems.push(
+        `streaming state output "${pair.output}" is declared [${output.shape.join(", ")}], its input "${pair.input}" [${input.shape.join(", ")}]`,
+      );
+      continue;
+    }
+    if (input.dtype !== output.dtype || (input.dtype !== "float32" && input.dtype !== "int64")) {
+      problems.push(
+        `streaming state "${pair.input}" is ${input.dtype} and "${pair.output}" ${output.dtype}; both must be float32 or both int64`,
+      );
+      continue;
+    }
+    const itemShape = item as number[];
+    out.push({
+      input: pair.input,
+      output: pair.output,
+      dtype: input.dtype,
+      itemShape,
+      itemSize: itemShape.reduce((a, b) => a * b, 1),
+    });
+  }
+  return out;
+}
+
+/** The window length a graph fixes in its feature input's time dimension, if it does. */
+function fixedWindow(session: ort.InferenceSession, featureInput: string): number | null {
+  const meta = session.inputMetadata[session.inputNames.indexOf(featureInput)];
+  if (!meta || !meta.isTensor) return null;
+  const t = meta.shape[2];
+  return typeof t === "number" && t > 0 ? t : null;
+}
+
 /** The float input carries features, the integer one lengths, whatever order the manifest lists them in. */
 function identifyInputs(label: string, inputs: readonly TensorSpec[]): [TensorSpec, TensorSpec] {
   const feature = inputs.find((i) => i.dtype === "float32" || i.dtype === "float16");
@@ -469,11 +556,12 @@ async function dryRun(
   problems: string[],
 ): Promise<void> {
   const { spec } = model;
-  const frames = DRY_RUN_FRAMES;
+  const frames = spec.cacheAware?.windowFrames ?? DRY_RUN_FRAMES;
   let result;
   try {
     const lengths = BigInt64Array.of(BigInt(frames));
-    result = await model.forward(new Float32Array(spec.features.dim * frames), 1, frames, lengths);
+    const states = spec.cacheAware ? initialStates(spec.cacheAware) : undefined;
+    result = await model.forward(new Float32Array(spec.features.dim * frames), 1, frames, lengths, states);
   } catch (err) {
     problems.push(
       `a forward pass on ${frames} frames of silence failed: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`,
@@ -495,6 +583,13 @@ async function dryRun(
         `subsampling ${spec.subsampling} gives ${expected}`,
     );
   }
+  spec.cacheAware?.states.forEach((st, i) => {
+    const next = result.states?.[i];
+    if (!next || next.length !== st.itemSize)
+      problems.push(
+        `streaming state output "${st.output}" has ${next?.length ?? 0} values for one stream, its input "${st.input}" ${st.itemSize}`,
+      );
+  });
   if (output && output.isTensor && output.shape.length !== 3)
     problems.push(`output "${spec.logProbOutput}" has rank ${output.shape.length}, expected 3 [N, T', V]`);
   if (out.vocab === tokenCount && out.frames > 0) {

@@ -63,6 +63,22 @@ export const FeatureSpec = z.object({
 export type FeatureSpec = z.infer<typeof FeatureSpec>;
 export type FeatureSpecInput = z.input<typeof FeatureSpec>;
 
+/**
+ * A cache-aware streaming graph (the sherpa-onnx online NeMo CTC layout): features and length in, plus
+ * state tensors that carry each layer's cache from one window to the next; log-probs, their length and
+ * the next states out. `states` pairs every state input with the output that replaces it.
+ */
+export const StreamingSpec = z.object({
+  type: z.literal("cache-aware"),
+  files: z.object({ fp32: z.string().min(1), int8: z.string().min(1).optional() }),
+  inputs: z.array(TensorSpec).min(3),
+  outputs: z.array(TensorSpec).min(3),
+  states: z.array(z.object({ input: z.string().min(1), output: z.string().min(1) })).min(1),
+  /** Frames each window reads beyond the frames it advances (right context); 0 for a causal model. */
+  lookaheadFrames: z.number().int().nonnegative().default(0),
+});
+export type StreamingSpec = z.infer<typeof StreamingSpec>;
+
 export const Manifest = z
   .object({
     name: z.string().min(1),
@@ -95,6 +111,8 @@ export const Manifest = z
       int8: z.string().min(1).optional(),
       tokens: z.string().optional(),
     }),
+    /** Present when the model also ships a cache-aware streaming graph; the engine then streams with it. */
+    streaming: StreamingSpec.optional(),
     executionProviders: z.array(z.string()).default(["cpu"]),
     provenance: z.unknown().optional(),
   })

@@ -11,7 +11,22 @@ import type { RecognitionEvent, RecognitionStream, StreamOptions } from "../type
 import { UtteranceEndpointer, defaultEndpointerConfig } from "../vad/endpointer.ts";
 import { VadState, type VadWindow } from "../vad/silero.ts";
 import { AudioBuffer } from "./audio-buffer.ts";
-import { UtteranceRecognizer, type ChunkSink, type UtteranceUpdate } from "./utterance.ts";
+import { CachedUtteranceRecognizer } from "./cached-utterance.ts";
+import {
+  UtteranceRecognizer,
+  type ChunkSink,
+  type UtteranceOptions,
+  type UtteranceUpdate,
+} from "./utterance.ts";
+
+/** A cache-aware model streams with its states; any other re-runs the receptive field around each chunk. */
+function createUtteranceRecognizer(
+  options: UtteranceOptions,
+): UtteranceRecognizer | CachedUtteranceRecognizer {
+  return options.spec.cacheAware
+    ? new CachedUtteranceRecognizer(options)
+    : new UtteranceRecognizer(options);
+}
 
 /** What a stream needs from its engine; passed in so the stream stays testable on its own. */
 export interface StreamContext {
@@ -35,7 +50,7 @@ export interface StreamContext {
 
 interface Utterance {
   index: number;
-  recognizer: UtteranceRecognizer;
+  recognizer: UtteranceRecognizer | CachedUtteranceRecognizer;
   startSample: number;
   fedUntil: number;
   endSample: number;
@@ -296,7 +311,7 @@ export class EngineStream implements RecognitionStream {
       const index = this.#utterances++;
       const utterance: Utterance = {
         index,
-        recognizer: null as unknown as UtteranceRecognizer,
+        recognizer: null as unknown as UtteranceRecognizer | CachedUtteranceRecognizer,
         startSample: start,
         fedUntil: start,
         endSample: start,
@@ -304,7 +319,7 @@ export class EngineStream implements RecognitionStream {
         ended: false,
         finalReady: false,
       };
-      utterance.recognizer = new UtteranceRecognizer({
+      utterance.recognizer = createUtteranceRecognizer({
         spec: this.#ctx.spec,
         extractor: this.#ctx.extractor,
         sink: this.#ctx.sink,

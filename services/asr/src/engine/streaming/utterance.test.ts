@@ -29,6 +29,7 @@ function spec(overrides: Partial<AcousticModelSpec> = {}): AcousticModelSpec {
     vocabulary: createVocabulary(["▁", "a", "b", "c", "<blk>"], 4, "▁"),
     subsampling: 2,
     receptiveField: { left: REACH, right: REACH },
+    cacheAware: null,
     ...overrides,
   };
 }
