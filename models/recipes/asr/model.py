@@ -160,6 +160,20 @@ class StreamingCtc(nn.Module):
         self.K = max(conv.dilation[0] * (conv.kernel_size[0] - 1) for conv in m.stream_layers())
         self.C = m.blocks[0].subs[0].dw.in_channels
         self.nmel = m.cfg["nmel"]
+        # batch norm folded into the pointwise weights once, stored as constants of the graph
+        self._folded = {}
+        pairs = [(m.c1.pw, m.c1.bn), (m.c2.pw, m.c2.bn), (m.c3[0], m.c3[1])]
+        for b in m.blocks:
+            pairs += [(sub.pw, sub.bn) for sub in b.subs] + [(b.res[0], b.res[1])]
+        for i, (pw, bn) in enumerate(pairs):
+            w, bias = _fold(pw, bn)
+            self.register_buffer(f"fold_w{i}", w)
+            self.register_buffer(f"fold_b{i}", bias)
+            self._folded[id(pw)] = i
+        self.register_buffer("out_w", m.out.weight[:, :, 0].t().contiguous().detach())
+        self.register_buffer("out_b", m.out.bias.detach().clone())
+        for conv in [m.c1.dw] + m.stream_layers():
+            self.register_buffer(f"dw{id(conv)}", conv.weight[:, 0, :].t().contiguous().detach())
 
     def cache_shapes(self):
         return (1, self.c1_ctx, self.nmel), (len(self.m.stream_layers()), self.K, self.C)
@@ -168,42 +182,45 @@ class StreamingCtc(nn.Module):
         """full [N, T_in, C]: output t = sum over taps i of w[i] * full[stride*t + dilation*i]."""
         k, d = conv.kernel_size[0], conv.dilation[0]
         idx = torch.arange(n_out)[:, None] * stride + torch.arange(k)[None, :] * d
-        w = conv.weight[:, 0, :].t()  # [k, C]
+        w = getattr(self, f"dw{id(conv)}")  # [k, C]
         return (full[:, idx] * w).sum(dim=2)
 
-    def _pointwise(self, pw, bn, x):
-        w, b = _fold(pw, bn)
-        return torch.matmul(x, w) + b
+    def _pointwise(self, pw, bn, x2):
+        """x2 [N*T, Cin] -> [N*T, Cout]: one matrix product (Gemm) with the batch norm folded in."""
+        i = self._folded[id(pw)]
+        return torch.addmm(getattr(self, f"fold_b{i}"), x2, getattr(self, f"fold_w{i}"))
 
-    def _sep(self, sep, x, cache, caches_out):
+    def _sep(self, sep, x2, n, t, cache, caches_out):
         reach = sep.dw.dilation[0] * (sep.dw.kernel_size[0] - 1)
-        full = torch.cat([cache, x], dim=1)
+        full = torch.cat([cache, x2.reshape(n, t, self.C)], dim=1)
         caches_out.append(full[:, full.shape[1] - self.K:])
-        y = self._depthwise(sep.dw, full[:, self.K - reach:], x.shape[1])
-        return self._pointwise(sep.pw, sep.bn, y)
+        y = self._depthwise(sep.dw, full[:, self.K - reach:], t)
+        return self._pointwise(sep.pw, sep.bn, y.reshape(n * t, self.C))
 
     def forward(self, audio_signal, length, cache_last_channel, cache_last_time, cache_last_channel_len):
         m = self.m
         x = ((audio_signal - m.feat_mean[None, :, None]) / m.feat_std[None, :, None]).transpose(1, 2)
-        n_out = x.shape[1] // 2
+        n, t = x.shape[0], x.shape[1] // 2
         full = torch.cat([cache_last_channel[:, 0], x], dim=1)
         c1_next = full[:, full.shape[1] - self.c1_ctx:].unsqueeze(1)
-        y = torch.relu(self._pointwise(m.c1.pw, m.c1.bn, self._depthwise(m.c1.dw, full, n_out, stride=2)))
+        y = self._depthwise(m.c1.dw, full, t, stride=2).reshape(n * t, self.nmel)
+        y = torch.relu(self._pointwise(m.c1.pw, m.c1.bn, y))
         caches = []
         li = 0
         for b in m.blocks:
             z = y
             for i, s in enumerate(b.subs):
-                z = self._sep(s, z, cache_last_time[:, li], caches)
+                z = self._sep(s, z, n, t, cache_last_time[:, li], caches)
                 li += 1
                 if i < len(b.subs) - 1:
                     z = torch.relu(z)
             y = torch.relu(z + self._pointwise(b.res[0], b.res[1], y))
-        y = torch.relu(self._sep(m.c2, y, cache_last_time[:, li], caches))
+        y = torch.relu(self._sep(m.c2, y, n, t, cache_last_time[:, li], caches))
         y = torch.relu(self._pointwise(m.c3[0], m.c3[1], y))
-        out = torch.log_softmax(torch.matmul(y, m.out.weight[:, :, 0].t()) + m.out.bias, dim=-1)
+        logits = torch.addmm(self.out_b, y, self.out_w)
+        out = torch.log_softmax(logits, dim=-1).reshape(n, t, -1)
         out_len = torch.div(length, 2, rounding_mode="floor")
-        return out, out_len, c1_next, torch.stack(caches, dim=1), cache_last_channel_len + out.shape[1]
+        return out, out_len, c1_next, torch.stack(caches, dim=1), cache_last_channel_len + t
 
 
 # The published streaming model: causal, small dilated kernels (cheap to batch as gathers), 1.7 s of left context.

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ModelLoadError } from "@callscribe/errors";
 import { loadAsrModel, loadVad } from "../../../services/asr/src/engine/index.ts";
+import type { AcousticModel } from "../../../services/asr/src/engine/model/acoustic-model.ts";
 import { copyModel, fixturesDir, modelDir, silentLogger } from "./support.ts";
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -193,5 +194,79 @@ describe("loadAsrModel", () => {
     } finally {
       await model.close();
     }
+  });
+  it("streams with the committed model's cache-aware graph unless the whole-utterance graph is asked for", async () => {
+    const model = (await loadAsrModel({
+      dir: modelDir,
+      provider: "cpu",
+      precision: "fp32",
+      logger: silentLogger,
+    })) as AcousticModel;
+    const whole = (await loadAsrModel({
+      dir: modelDir,
+      provider: "cpu",
+      precision: "fp32",
+      graph: "offline",
+      logger: silentLogger,
+    })) as AcousticModel;
+    try {
+      expect(model.spec.cacheAware?.states.map((s) => [s.input, s.output, s.dtype])).toEqual([
+        ["cache_last_channel", "cache_last_channel_next", "float32"],
+        ["cache_last_time", "cache_last_time_next", "float32"],
+        ["cache_last_channel_len", "cache_last_channel_len_next", "int64"],
+      ]);
+      expect(model.spec.cacheAware?.lookaheadFrames).toBe(0);
+      expect(whole.spec.cacheAware).toBeNull();
+      expect(whole.spec.receptiveField).toMatchObject({ right: 1 });
+    } finally {
+      await model.close();
+      await whole.close();
+    }
+  });
+
+  const streamingFiles = ["manifest.json", "tokens.txt", "model.streaming.onnx"];
+
+  it("refuses a streaming state whose per-stream shape differs from the graph", async () => {
+    const dir = brokenCopy((m) => {
+      m.streaming.inputs[3].shape[2] += 4;
+      m.streaming.outputs[3].shape[2] += 4;
+    }, streamingFiles);
+    expect(await refusal(dir)).toMatch(/input "cache_last_time" dim 2 is \d+ in the graph, declared \d+/);
+  });
+
+  it("refuses a streaming state whose output shape differs from its input's", async () => {
+    const dir = brokenCopy((m) => {
+      m.streaming.outputs[3].shape[2] += 4;
+    }, streamingFiles);
+    expect(await refusal(dir)).toMatch(
+      /streaming state output "cache_last_time_next" is declared \[N, \d+, \d+, \d+\], its input "cache_last_time" \[N, /,
+    );
+  });
+
+  it("refuses a streaming state paired with an output the manifest does not declare", async () => {
+    const dir = brokenCopy((m) => {
+      m.streaming.states[1].output = "cache_next";
+    }, streamingFiles);
+    expect(await refusal(dir)).toMatch(
+      /streaming state cache_last_time -> cache_next: output "cache_next" is not declared/,
+    );
+  });
+
+  it("refuses a streaming graph that needs a state the manifest does not declare", async () => {
+    const dir = brokenCopy((m) => {
+      m.streaming.inputs.splice(4, 1);
+      m.streaming.outputs.splice(4, 1);
+      m.streaming.states.splice(2, 1);
+    }, streamingFiles);
+    expect(await refusal(dir)).toMatch(
+      /the graph needs input "cache_last_channel_len", which the manifest does not declare/,
+    );
+  });
+
+  it("refuses the streaming graph when the manifest declares none", async () => {
+    const dir = brokenCopy(() => undefined);
+    await expect(
+      loadAsrModel({ dir, provider: "cpu", precision: "fp32", graph: "streaming", logger: silentLogger }),
+    ).rejects.toThrow(/a cache-aware streaming graph was requested but the manifest declares none/);
   });
 });

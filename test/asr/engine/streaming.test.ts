@@ -9,53 +9,69 @@ import {
   FrameBuffer,
   computeFbank,
 } from "../../../services/asr/src/engine/features/fbank.ts";
-import type { AcousticModel } from "../../../services/asr/src/engine/model/acoustic-model.ts";
+import { initialStates, type AcousticModel } from "../../../services/asr/src/engine/model/acoustic-model.ts";
+import { CachedUtteranceRecognizer } from "../../../services/asr/src/engine/streaming/cached-utterance.ts";
 import { loadAsrModel, loadVad } from "../../../services/asr/src/engine/index.ts";
 import { UtteranceRecognizer } from "../../../services/asr/src/engine/streaming/utterance.ts";
 import type { RecognitionEvent } from "../../../services/asr/src/engine/types.ts";
 import type { SileroVad } from "../../../services/asr/src/engine/vad/silero.ts";
 import { fixtureItems, fixturePcm, modelDir, silentLogger } from "./support.ts";
 
-const models: Record<"fp32" | "int8", AcousticModel> = {} as never;
+type Precision = "fp32" | "int8";
+/** The whole-utterance graphs (chunks re-run their receptive field) and the cache-aware streaming graphs. */
+const offline: Record<Precision, AcousticModel> = {} as never;
+const streaming: Record<Precision, AcousticModel> = {} as never;
 let vad: SileroVad;
 
 beforeAll(async () => {
-  models.fp32 = (await loadAsrModel({
-    dir: modelDir,
-    provider: "cpu",
-    precision: "fp32",
-    logger: silentLogger,
-  })) as AcousticModel;
-  models.int8 = (await loadAsrModel({
-    dir: modelDir,
-    provider: "cpu",
-    precision: "int8",
-    logger: silentLogger,
-  })) as AcousticModel;
+  for (const precision of ["fp32", "int8"] as const) {
+    const load = (graph: "offline" | "streaming"): Promise<AcousticModel> =>
+      loadAsrModel({
+        dir: modelDir,
+        provider: "cpu",
+        precision,
+        graph,
+        logger: silentLogger,
+      }) as Promise<AcousticModel>;
+    offline[precision] = await load("offline");
+    streaming[precision] = await load("streaming");
+  }
   vad = (await loadVad({ provider: "cpu", logger: silentLogger })) as SileroVad;
 });
 
 afterAll(async () => {
-  await models.fp32?.close();
-  await models.int8?.close();
+  for (const model of [...Object.values(offline), ...Object.values(streaming)]) await model?.close();
   await vad?.close();
 });
 
 function bufferOf(data: Float32Array, frames: number, dim: number): FrameBuffer {
-  const buffer = new FrameBuffer(dim, frames + 1);
+  const buffer = new FrameBuffer(dim, frames + 2);
   for (let t = 0; t < frames; t++)
     buffer.data.set(data.subarray(t * dim, (t + 1) * dim), buffer.appendFrame());
   return buffer;
 }
 
-/** Log-probs of one forward pass over the whole utterance. */
+/**
+ * Log-probs of one forward pass over the whole utterance: for a cache-aware graph, one window holding all
+ * of it, from zero states.
+ */
 async function wholePass(model: AcousticModel, samples: Float32Array): Promise<Float32Array> {
   const { frames, data } = computeFbank(new FbankExtractor(model.spec.features), samples);
   const batcher = new DynamicBatcher({ model, maxBatch: 1, maxWaitMs: 0, logger: silentLogger });
+  const cacheAware = model.spec.cacheAware;
+  const to = cacheAware ? Math.ceil(frames / 2) * 2 : frames;
   const [result] = await batcher.runBatch([
-    { frames: bufferOf(data, frames, model.spec.features.dim), from: 0, to: frames, weight: 1 },
+    {
+      frames: bufferOf(data, frames, model.spec.features.dim),
+      from: 0,
+      to,
+      validTo: frames,
+      weight: 1,
+      state: cacheAware ? initialStates(cacheAware) : undefined,
+    },
   ]);
-  return result!.logProbs;
+  const vocab = model.spec.vocabulary.tokens.length;
+  return result!.logProbs.subarray(0, Math.floor(frames / 2) * vocab);
 }
 
 /**
@@ -80,24 +96,85 @@ function greedyText(model: AcousticModel, logProbs: Float32Array): string {
   return assembleTranscript(decoder.result(), model.spec.vocabulary, () => 1, 20, 0).text;
 }
 
-describe.each(["fp32", "int8"] as const)("chunked streaming with the %s model", (precision) => {
+describe.each(["fp32", "int8"] as const)(
+  "chunked streaming with the %s whole-utterance graph",
+  (precision) => {
+    it.each([80, 240, 640])(
+      "commits the whole-utterance log-probs (within 1e-5, scaled) with %i ms chunks",
+      async (chunkMs) => {
+        const model = offline[precision];
+        const item = fixtureItems().find((i) => i.file.startsWith("real_"))!;
+        const samples = pcm16ToFloat32(await fixturePcm(item.file));
+        const whole = await wholePass(model, samples);
+        const batcher = new DynamicBatcher({ model, maxBatch: 8, maxWaitMs: 0, logger: silentLogger });
+        const vocab = model.spec.vocabulary.tokens.length;
+        let partials = 0;
+        const utterance = new UtteranceRecognizer({
+          spec: model.spec,
+          extractor: new FbankExtractor(model.spec.features),
+          sink: batcher,
+          createDecoder: () => new GreedyCtcDecoder(vocab, model.spec.vocabulary.blankId),
+          chunkFrames: chunkMs / 10,
+          onPartial: () => partials++,
+          captureLogProbs: true,
+        });
+        for (let offset = 0; offset < samples.length; offset += 160) {
+          utterance.acceptSamples(samples.subarray(offset, offset + 160));
+          if ((offset / 160) % 4 === 0) await new Promise((resolve) => setImmediate(resolve));
+        }
+        await utterance.finish();
+        const streamed = utterance.capturedLogProbs();
+        expect(maxDiff(streamed.data, whole)).toBeLessThanOrEqual(1e-5);
+        expect(greedyText(model, streamed.data)).toBe(greedyText(model, whole));
+        expect(partials).toBeGreaterThan(0);
+      },
+    );
+
+    it("gives each chunk of a padded batch the log-probs it gets alone (within 1e-5, scaled)", async () => {
+      const model = offline[precision];
+      const samples = pcm16ToFloat32(await fixturePcm(fixtureItems()[0]!.file));
+      const { frames, data } = computeFbank(new FbankExtractor(model.spec.features), samples);
+      const buffer = bufferOf(data, frames, model.spec.features.dim);
+      const requests: ChunkRequest[] = [
+        { frames: buffer, from: 0, to: Math.min(frames, 363), weight: 1 },
+        { frames: buffer, from: 40, to: Math.min(frames, 101), weight: 1 },
+        { frames: buffer, from: 10, to: frames, weight: 1 },
+        { frames: buffer, from: 100, to: Math.min(frames, 150), weight: 1 },
+      ];
+      const batched = await new DynamicBatcher({
+        model,
+        maxBatch: 8,
+        maxWaitMs: 0,
+        logger: silentLogger,
+      }).runBatch(requests);
+      const alone = new DynamicBatcher({ model, maxBatch: 1, maxWaitMs: 0, logger: silentLogger });
+      for (const [i, request] of requests.entries()) {
+        const [single] = await alone.runBatch([request]);
+        expect(batched[i]!.frames).toBe(Math.floor((request.to - request.from) / 2));
+        expect(maxDiff(batched[i]!.logProbs, single!.logProbs)).toBeLessThanOrEqual(1e-5);
+      }
+    });
+  },
+);
+
+describe.each(["fp32", "int8"] as const)("cache-aware streaming with the %s streaming graph", (precision) => {
   it.each([80, 240, 640])(
-    "commits the whole-utterance log-probs (within 1e-5, scaled) with %i ms chunks",
+    "chains %i ms windows to the log-probs of one whole-utterance pass (within 1e-5, scaled)",
     async (chunkMs) => {
-      const model = models[precision];
+      const model = streaming[precision];
       const item = fixtureItems().find((i) => i.file.startsWith("real_"))!;
       const samples = pcm16ToFloat32(await fixturePcm(item.file));
       const whole = await wholePass(model, samples);
       const batcher = new DynamicBatcher({ model, maxBatch: 8, maxWaitMs: 0, logger: silentLogger });
       const vocab = model.spec.vocabulary.tokens.length;
-      let partials = 0;
-      const utterance = new UtteranceRecognizer({
+      const partials: string[] = [];
+      const utterance = new CachedUtteranceRecognizer({
         spec: model.spec,
         extractor: new FbankExtractor(model.spec.features),
         sink: batcher,
         createDecoder: () => new GreedyCtcDecoder(vocab, model.spec.vocabulary.blankId),
         chunkFrames: chunkMs / 10,
-        onPartial: () => partials++,
+        onPartial: (update) => partials.push(update.tokens.map((t) => t.id).join(",")),
         captureLogProbs: true,
       });
       for (let offset = 0; offset < samples.length; offset += 160) {
@@ -106,88 +183,120 @@ describe.each(["fp32", "int8"] as const)("chunked streaming with the %s model", 
       }
       await utterance.finish();
       const streamed = utterance.capturedLogProbs();
+      expect(streamed.frames).toBe(whole.length / vocab);
       expect(maxDiff(streamed.data, whole)).toBeLessThanOrEqual(1e-5);
       expect(greedyText(model, streamed.data)).toBe(greedyText(model, whole));
-      expect(partials).toBeGreaterThan(0);
+      // One partial per window but the last; each extends the one before (nothing is provisional).
+      expect(partials.length).toBe(Math.ceil(whole.length / vocab / (chunkMs / 20)) - 1);
+      for (let i = 1; i < partials.length; i++) expect(partials[i]!.startsWith(partials[i - 1]!)).toBe(true);
     },
   );
 
-  it("gives each chunk of a padded batch the log-probs it gets alone (within 1e-5, scaled)", async () => {
-    const model = models[precision];
-    const samples = pcm16ToFloat32(await fixturePcm(fixtureItems()[0]!.file));
-    const { frames, data } = computeFbank(new FbankExtractor(model.spec.features), samples);
-    const buffer = bufferOf(data, frames, model.spec.features.dim);
-    const requests: ChunkRequest[] = [
-      { frames: buffer, from: 0, to: Math.min(frames, 363), weight: 1 },
-      { frames: buffer, from: 40, to: Math.min(frames, 101), weight: 1 },
-      { frames: buffer, from: 10, to: frames, weight: 1 },
-      { frames: buffer, from: 100, to: Math.min(frames, 150), weight: 1 },
-    ];
+  it("gives every stream of a batched pass the log-probs and states it gets alone", async () => {
+    const model = streaming[precision];
+    const dim = model.spec.features.dim;
+    const cacheAware = model.spec.cacheAware!;
+    const streams = await Promise.all(
+      fixtureItems()
+        .slice(0, 4)
+        .map(async (item) => {
+          const { frames, data } = computeFbank(
+            new FbankExtractor(model.spec.features),
+            pcm16ToFloat32(await fixturePcm(item.file)),
+          );
+          return bufferOf(data, frames, dim);
+        }),
+    );
+    const alone = new DynamicBatcher({ model, maxBatch: 1, maxWaitMs: 0, logger: silentLogger });
+    // Each stream's first window alone gives it a state; its second window, alone and in one batch.
+    const second: ChunkRequest[] = [];
+    for (const buffer of streams) {
+      const [first] = await alone.runBatch([
+        { frames: buffer, from: 0, to: 24, weight: 1, state: initialStates(cacheAware) },
+      ]);
+      second.push({ frames: buffer, from: 24, to: 48, weight: 1, state: first!.state });
+    }
     const batched = await new DynamicBatcher({
       model,
       maxBatch: 8,
       maxWaitMs: 0,
       logger: silentLogger,
-    }).runBatch(requests);
-    const alone = new DynamicBatcher({ model, maxBatch: 1, maxWaitMs: 0, logger: silentLogger });
-    for (const [i, request] of requests.entries()) {
+    }).runBatch(second);
+    for (const [i, request] of second.entries()) {
       const [single] = await alone.runBatch([request]);
-      expect(batched[i]!.frames).toBe(Math.floor((request.to - request.from) / 2));
+      expect(batched[i]!.frames).toBe(12);
       expect(maxDiff(batched[i]!.logProbs, single!.logProbs)).toBeLessThanOrEqual(1e-5);
+      batched[i]!.state!.forEach((value, s) =>
+        expect(
+          value instanceof BigInt64Array
+            ? Array.from(value).join() === Array.from(single!.state![s] as BigInt64Array).join()
+            : maxDiff(value, single!.state![s] as Float32Array) <= 1e-5,
+        ).toBe(true),
+      );
     }
+  });
+
+  it("the fp32 streaming graph gives the whole-utterance graph's log-probs (within 1e-4, scaled)", async () => {
+    const samples = pcm16ToFloat32(await fixturePcm(fixtureItems()[0]!.file));
+    const a = await wholePass(streaming.fp32, samples);
+    const b = await wholePass(offline.fp32, samples);
+    expect(maxDiff(a, b)).toBeLessThanOrEqual(1e-4);
   });
 });
 
 describe("a recognition stream", () => {
-  it("emits partials then a final whose log-probs equal a whole pass over the utterance's audio", async () => {
-    const model = models.fp32;
-    const engine = new Recognizer(
-      {
-        model,
-        vad,
-        logger: silentLogger,
-        options: { maxBatch: 16, maxWaitMs: 5, maxStreams: 4, maxQueuedChunks: 100, chunkMs: 240 },
-      },
-      { captureLogProbs: true },
-    );
-    try {
-      const item = fixtureItems().find((i) => i.file.startsWith("real_"))!;
-      const pcm = await fixturePcm(item.file);
-      const stream = engine.openStream({ sampleRate: 8000, interimResults: true });
-      const events: RecognitionEvent[] = [];
-      stream.onEvent((e) => events.push(e));
-      for (let offset = 0; offset < pcm.length; offset += 160) {
-        stream.pushAudio(pcm.subarray(offset, offset + 160));
-        await new Promise((resolve) => setImmediate(resolve));
-      }
-      await stream.finish();
-      // The VAD found the prompt; each utterance committed exactly the log-probs of a whole pass over its audio.
-      expect(stream.capturedUtterances.length).toBeGreaterThanOrEqual(1);
-      const texts: string[] = [];
-      for (const utterance of stream.capturedUtterances) {
-        const audio = pcm16ToFloat32(pcm.subarray(utterance.startSample, utterance.endSample));
-        expect(maxDiff(utterance.data, await wholePass(model, audio))).toBeLessThanOrEqual(1e-5);
-        texts.push(greedyText(model, utterance.data));
-      }
-      // One final per utterance that said something, in order, with the whole-pass transcript.
-      const finals = events.filter((e) => e.kind === "final");
-      expect(finals.map((e) => e.text)).toEqual(texts.filter((t) => t !== ""));
-      expect(finals.map((e) => e.seq)).toEqual(finals.map((_, i) => i));
-      for (const final of finals) {
-        expect(final.endOfUtterance).toBe(true);
-        const at = events.indexOf(final);
-        // Partials of an utterance come before its final, never after.
-        expect(events.slice(at + 1).some((e) => e.seq === final.seq)).toBe(false);
-        for (const word of final.words) {
-          expect(word.startMs).toBeGreaterThanOrEqual(final.startMs);
-          expect(word.endMs).toBeLessThanOrEqual(final.endMs + 20);
-          expect(word.confidence).toBeGreaterThan(0);
-          expect(word.confidence).toBeLessThanOrEqual(1);
+  it.each(["streaming", "offline"] as const)(
+    "with the %s graph, emits partials then a final whose log-probs equal a whole pass over the utterance's audio",
+    async (graph) => {
+      const model = graph === "streaming" ? streaming.fp32 : offline.fp32;
+      const engine = new Recognizer(
+        {
+          model,
+          vad,
+          logger: silentLogger,
+          options: { maxBatch: 16, maxWaitMs: 5, maxStreams: 4, maxQueuedChunks: 100, chunkMs: 240 },
+        },
+        { captureLogProbs: true },
+      );
+      try {
+        const item = fixtureItems().find((i) => i.file.startsWith("real_"))!;
+        const pcm = await fixturePcm(item.file);
+        const stream = engine.openStream({ sampleRate: 8000, interimResults: true });
+        const events: RecognitionEvent[] = [];
+        stream.onEvent((e) => events.push(e));
+        for (let offset = 0; offset < pcm.length; offset += 160) {
+          stream.pushAudio(pcm.subarray(offset, offset + 160));
+          await new Promise((resolve) => setImmediate(resolve));
         }
+        await stream.finish();
+        // The VAD found the prompt; each utterance committed exactly the log-probs of a whole pass over its audio.
+        expect(stream.capturedUtterances.length).toBeGreaterThanOrEqual(1);
+        const texts: string[] = [];
+        for (const utterance of stream.capturedUtterances) {
+          const audio = pcm16ToFloat32(pcm.subarray(utterance.startSample, utterance.endSample));
+          expect(maxDiff(utterance.data, await wholePass(model, audio))).toBeLessThanOrEqual(1e-5);
+          texts.push(greedyText(model, utterance.data));
+        }
+        // One final per utterance that said something, in order, with the whole-pass transcript.
+        const finals = events.filter((e) => e.kind === "final");
+        expect(finals.map((e) => e.text)).toEqual(texts.filter((t) => t !== ""));
+        expect(finals.map((e) => e.seq)).toEqual(finals.map((_, i) => i));
+        for (const final of finals) {
+          expect(final.endOfUtterance).toBe(true);
+          const at = events.indexOf(final);
+          // Partials of an utterance come before its final, never after.
+          expect(events.slice(at + 1).some((e) => e.seq === final.seq)).toBe(false);
+          for (const word of final.words) {
+            expect(word.startMs).toBeGreaterThanOrEqual(final.startMs);
+            expect(word.endMs).toBeLessThanOrEqual(final.endMs + 20);
+            expect(word.confidence).toBeGreaterThan(0);
+            expect(word.confidence).toBeLessThanOrEqual(1);
+          }
+        }
+        expect(engine.stats().openStreams).toBe(0);
+      } finally {
+        await engine.close();
       }
-      expect(engine.stats().openStreams).toBe(0);
-    } finally {
-      await engine.close();
-    }
-  });
+    },
+  );
 });

@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -37,6 +37,17 @@ export function copyModel(files = ["manifest.json", "tokens.txt", "model.onnx"])
 } {
   const dir = mkdtempSync(join(tmpdir(), "asr-model-"));
   for (const file of files) cpSync(join(modelDir, file), join(dir, file));
+  // Without its files the streaming graph is not part of the copy: the copy is the whole-utterance model.
+  const manifestPath = join(dir, "manifest.json");
+  if (files.includes("manifest.json")) {
+    const manifest = JSON.parse(readFileSync(manifestPath, "utf8")) as {
+      streaming?: { files: Record<string, string> };
+    };
+    if (manifest.streaming && !Object.values(manifest.streaming.files).some((f) => files.includes(f))) {
+      delete manifest.streaming;
+      writeFileSync(manifestPath, JSON.stringify(manifest, null, 2));
+    }
+  }
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 

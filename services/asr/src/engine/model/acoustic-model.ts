@@ -124,7 +124,13 @@ export class AcousticModel implements AsrModel {
         result[b] = Math.min(Math.floor(Number(lengths[b]) / this.spec.subsampling), outFrames);
     }
     const next = cacheAware?.states.map((s) => outputs[s.output]!.data as StateValue);
-    return { logProbs: logProbs.data as Float32Array, frames: outFrames, vocab, lengths: result, states: next };
+    return {
+      logProbs: logProbs.data as Float32Array,
+      frames: outFrames,
+      vocab,
+      lengths: result,
+      states: next,
+    };
   }
 
   async close(): Promise<void> {

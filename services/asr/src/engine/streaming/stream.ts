@@ -23,9 +23,7 @@ import {
 function createUtteranceRecognizer(
   options: UtteranceOptions,
 ): UtteranceRecognizer | CachedUtteranceRecognizer {
-  return options.spec.cacheAware
-    ? new CachedUtteranceRecognizer(options)
-    : new UtteranceRecognizer(options);
+  return options.spec.cacheAware ? new CachedUtteranceRecognizer(options) : new UtteranceRecognizer(options);
 }
 
 /** What a stream needs from its engine; passed in so the stream stays testable on its own. */
