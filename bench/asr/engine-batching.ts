@@ -6,11 +6,20 @@
  * for several rounds and the medians are reported. Last, session.run alone is replayed on the batch shapes
  * each setting produced, to show what batching buys onnxruntime itself on this CPU.
  */
-import * as ort from "onnxruntime-node";
 import { Recognizer } from "../../services/asr/src/engine/engine.ts";
 import { loadAsrModel, loadVad } from "../../services/asr/src/engine/index.ts";
 import type { AcousticModel } from "../../services/asr/src/engine/model/acoustic-model.ts";
-import { driveStreams, heldOutStreams, logger, machine, median, modelDir, table } from "./engine-support.ts";
+import {
+  driveStreams,
+  heldOutStreams,
+  logger,
+  machine,
+  median,
+  modelDir,
+  replayPasses,
+  table,
+  type PassShape,
+} from "./engine-support.ts";
 
 const streams = Number(process.argv[2] ?? 64);
 const seconds = Number(process.argv[3] ?? 10);
@@ -41,7 +50,7 @@ for (const precision of ["fp32", "int8"] as const) {
     Array<{ rate: number; batches: number; mean: number; partials: number; finals: number }>
   > = { 32: [], 1: [] };
   const ratios: number[] = [];
-  const shapes: Record<number, Array<{ batch: number; frames: number; lengths: number[] }>> = {};
+  const shapes: Record<number, PassShape[]> = {};
   for (let round = 0; round < rounds; round++) {
     const order = round % 2 === 0 ? [32, 1] : [1, 32];
     const rate: Record<number, number> = {};
@@ -75,27 +84,8 @@ for (const precision of ["fp32", "int8"] as const) {
   }
   // onnxruntime alone on the shapes each setting produced (last round): what batching buys the forward pass.
   const bare: Record<number, number> = {};
-  for (const maxBatch of [32, 1]) {
-    const dim = model.spec.features.dim;
-    const list = shapes[maxBatch]!;
-    const features = new Float32Array(Math.max(...list.map((x) => x.batch * x.frames)) * dim);
-    for (let i = 0; i < features.length; i++)
-      features[i] = -9.7 + 3.4 * Math.sin(i * 0.37) * Math.cos(i * 0.011);
-    const started = performance.now();
-    for (const shape of list) {
-      await model.session.run({
-        [model.spec.featureInput]: new ort.Tensor(
-          "float32",
-          features.subarray(0, shape.batch * dim * shape.frames),
-          [shape.batch, dim, shape.frames],
-        ),
-        [model.spec.lengthInput]: new ort.Tensor("int64", BigInt64Array.from(shape.lengths.map(BigInt)), [
-          shape.batch,
-        ]),
-      });
-    }
-    bare[maxBatch] = audioSeconds / ((performance.now() - started) / 1000);
-  }
+  for (const maxBatch of [32, 1])
+    bare[maxBatch] = audioSeconds / ((await replayPasses(model, shapes[maxBatch]!)) / 1000);
   for (const maxBatch of [32, 1]) {
     const r = runs[maxBatch]!;
     rows.push([

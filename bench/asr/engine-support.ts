@@ -5,7 +5,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { pino } from "pino";
 import { readWavFile } from "@callscribe/audio";
+import * as ort from "onnxruntime-node";
 import type { Recognizer } from "../../services/asr/src/engine/engine.ts";
+import type { AcousticModel } from "../../services/asr/src/engine/model/acoustic-model.ts";
 
 export const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 export const modelDir = join(repoRoot, "models/asr-en-telephony");
@@ -101,4 +103,51 @@ export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+export interface PassShape {
+  batch: number;
+  frames: number;
+  lengths: number[];
+}
+
+/**
+ * session.run alone on the shapes the engine's passes had, in order: features in the model's usual range
+ * and, for a cache-aware graph, zero states of the right batch size; nothing else. Returns wall ms.
+ */
+export async function replayPasses(model: AcousticModel, shapes: readonly PassShape[]): Promise<number> {
+  const dim = model.spec.features.dim;
+  const features = new Float32Array(Math.max(...shapes.map((x) => x.batch * x.frames)) * dim);
+  for (let i = 0; i < features.length; i++)
+    features[i] = -9.7 + 3.4 * Math.sin(i * 0.37) * Math.cos(i * 0.011);
+  const largestBatch = Math.max(...shapes.map((x) => x.batch));
+  const states = (model.spec.cacheAware?.states ?? []).map((st) => ({
+    st,
+    data:
+      st.dtype === "int64"
+        ? new BigInt64Array(largestBatch * st.itemSize)
+        : new Float32Array(largestBatch * st.itemSize),
+  }));
+  const started = performance.now();
+  for (const shape of shapes) {
+    const feeds: Record<string, ort.Tensor> = {
+      [model.spec.featureInput]: new ort.Tensor(
+        "float32",
+        features.subarray(0, shape.batch * dim * shape.frames),
+        [shape.batch, dim, shape.frames],
+      ),
+      [model.spec.lengthInput]: new ort.Tensor("int64", BigInt64Array.from(shape.lengths.map(BigInt)), [
+        shape.batch,
+      ]),
+    };
+    for (const { st, data } of states) {
+      const value = data.subarray(0, shape.batch * st.itemSize);
+      feeds[st.input] =
+        value instanceof BigInt64Array
+          ? new ort.Tensor("int64", value, [shape.batch, ...st.itemShape])
+          : new ort.Tensor("float32", value, [shape.batch, ...st.itemShape]);
+    }
+    await model.session.run(feeds);
+  }
+  return performance.now() - started;
 }

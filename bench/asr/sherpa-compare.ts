@@ -1,11 +1,15 @@
 /**
  * Callscribe's engine against sherpa-onnx-node on the same model file and the same audio, in one run:
- *   npx tsx bench/asr/sherpa-compare.ts [--precision int8|fp32] [--threads 2] [--limit n]
- * Audio: the held-out real Asterisk prompts (8 kHz telephone speech), each decoded as one file.
- * Callscribe: recognize() one file at a time on an engine with max batch 1, then every file at once
- * on an engine with max batch 32. sherpa-onnx: OfflineRecognizer.decode() one file at a time, then
- * decodeAsync() on every file at once (its worker threads). Prints throughput (audio s / wall s) and
- * whether the transcripts are identical, listing the ones that differ.
+ *   npx tsx bench/asr/sherpa-compare.ts [--precision int8|fp32] [--threads 2] [--limit n] [--model dir]
+ * Audio: the held-out real Asterisk prompts (8 kHz telephone speech), each decoded as one stream.
+ * Streaming, the same file (the model's cache-aware graph), 240 ms windows, no VAD on either side:
+ *   Callscribe: the engine's streaming path (features, dynamic batcher, cache-aware windows, greedy CTC)
+ *   one prompt at a time with max batch 1, then every prompt at once with max batch 32;
+ *   sherpa-onnx: OnlineRecognizer (nemoCtc) decode() one stream at a time, then decodeStreams() over
+ *   every stream that is ready, until none is.
+ * Then the service path for reference: recognize() (Silero VAD endpointing + streaming), max batch 1 one
+ * file at a time and max batch 32 all at once. Prints throughput (audio s / wall s) and whether the
+ * transcripts are identical, listing the ones that differ.
  */
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -16,20 +20,28 @@ import { pcm16ToFloat32 } from "@callscribe/audio";
 import { pino } from "pino";
 import { loadRecognizer } from "../../services/asr/src/asr.ts";
 import { loadConfig } from "../../services/asr/src/config.ts";
+import { DynamicBatcher } from "../../services/asr/src/engine/batching/batcher.ts";
+import { GreedyCtcDecoder } from "../../services/asr/src/engine/decoding/ctc.ts";
+import { assembleTranscript } from "../../services/asr/src/engine/decoding/words.ts";
+import { FbankExtractor } from "../../services/asr/src/engine/features/fbank.ts";
 import { createRecognizerEngine, type RecognizerEngine } from "../../services/asr/src/engine/index.ts";
+import type { AcousticModel } from "../../services/asr/src/engine/model/acoustic-model.ts";
+import { CachedUtteranceRecognizer } from "../../services/asr/src/engine/streaming/cached-utterance.ts";
 import { heldOutRecordings, type RecordedPrompt } from "./streams-speech.ts";
 
 interface SherpaStream {
   acceptWaveform(wave: { samples: Float32Array; sampleRate: number }): void;
+  inputFinished(): void;
 }
 interface SherpaRecognizer {
   createStream(): SherpaStream;
+  isReady(stream: SherpaStream): boolean;
   decode(stream: SherpaStream): void;
-  decodeAsync(stream: SherpaStream): Promise<{ text: string }>;
+  decodeStreams(streams: SherpaStream[]): void;
   getResult(stream: SherpaStream): { text: string };
 }
 interface SherpaModule {
-  OfflineRecognizer: new (config: unknown) => SherpaRecognizer;
+  OnlineRecognizer: new (config: unknown) => SherpaRecognizer;
 }
 
 const normalise = (text: string) => text.toLowerCase().replace(/\s+/g, " ").trim();
@@ -71,26 +83,55 @@ async function callscribeTexts(
   return texts;
 }
 
+/** The engine's streaming path on whole prompts (no VAD): one cache-aware utterance per prompt. */
+async function streamedTexts(
+  model: AcousticModel,
+  batcher: DynamicBatcher,
+  prompts: RecordedPrompt[],
+  concurrent: boolean,
+): Promise<string[]> {
+  const { vocabulary } = model.spec;
+  const extractor = new FbankExtractor(model.spec.features);
+  const one = async (p: RecordedPrompt) => {
+    const utterance = new CachedUtteranceRecognizer({
+      spec: model.spec,
+      extractor,
+      sink: batcher,
+      createDecoder: () => new GreedyCtcDecoder(vocabulary.tokens.length, vocabulary.blankId),
+      chunkFrames: 24,
+    });
+    utterance.acceptSamples(pcm16ToFloat32(p.pcm));
+    await utterance.finish();
+    return assembleTranscript(utterance.result().tokens, vocabulary, () => 1, 20, 0).text;
+  };
+  if (concurrent) return Promise.all(prompts.map(one));
+  const texts: string[] = [];
+  for (const p of prompts) texts.push(await one(p));
+  return texts;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       precision: { type: "string" },
       threads: { type: "string", default: "2" },
       limit: { type: "string" },
+      model: { type: "string" },
     },
   });
   const threads = Number(values.threads);
   const config = loadConfig({
     ...(values.precision ? { ASR_PRECISION: values.precision } : {}),
+    ...(values.model ? { ASR_MODEL_DIR: values.model } : {}),
     ASR_INTRA_OP_THREADS: String(threads),
     ASR_WORKER: "false",
   });
   const manifest = JSON.parse(readFileSync(join(config.model.dir, "manifest.json"), "utf8")) as {
-    files: Record<string, string>;
+    streaming: { files: Record<string, string> };
     sampleRate: number;
     vocabulary?: { file?: string };
   };
-  const modelFile = join(config.model.dir, manifest.files[config.model.precision]!);
+  const modelFile = join(config.model.dir, manifest.streaming.files[config.model.precision]!);
   const tokensFile = join(config.model.dir, manifest.vocabulary?.file ?? "tokens.txt");
   let prompts = heldOutRecordings();
   if (values.limit) prompts = prompts.slice(0, Number(values.limit));
@@ -114,8 +155,12 @@ async function main(): Promise<void> {
     logger,
   });
 
+  const model = loaded.model as AcousticModel;
+  const single = new DynamicBatcher({ model, maxBatch: 1, maxWaitMs: 0, logger });
+  const shared = new DynamicBatcher({ model, maxBatch: 32, maxWaitMs: 0, logger });
+
   const sherpa = createRequire(import.meta.url)("sherpa-onnx-node") as SherpaModule;
-  const recognizer = new sherpa.OfflineRecognizer({
+  const recognizer = new sherpa.OnlineRecognizer({
     featConfig: { sampleRate: manifest.sampleRate, featureDim: 80 },
     modelConfig: {
       nemoCtc: { model: modelFile },
@@ -126,41 +171,60 @@ async function main(): Promise<void> {
     },
     decodingMethod: "greedy_search",
   });
-  const sherpaOne = (p: RecordedPrompt) => {
+  const sherpaStream = (p: RecordedPrompt) => {
     const stream = recognizer.createStream();
     stream.acceptWaveform({ samples: pcm16ToFloat32(p.pcm), sampleRate: 8000 });
-    recognizer.decode(stream);
+    stream.inputFinished();
+    return stream;
+  };
+  const sherpaOne = (p: RecordedPrompt) => {
+    const stream = sherpaStream(p);
+    while (recognizer.isReady(stream)) recognizer.decode(stream);
     return recognizer.getResult(stream).text;
   };
-  const sherpaAll = () =>
-    Promise.all(
-      prompts.map(async (p) => {
-        const stream = recognizer.createStream();
-        stream.acceptWaveform({ samples: pcm16ToFloat32(p.pcm), sampleRate: 8000 });
-        return (await recognizer.decodeAsync(stream)).text;
-      }),
-    );
+  const sherpaAll = () => {
+    const streams = prompts.map(sherpaStream);
+    for (;;) {
+      const ready = streams.filter((st) => recognizer.isReady(st));
+      if (ready.length === 0) break;
+      for (let i = 0; i < ready.length; i += 32) recognizer.decodeStreams(ready.slice(i, i + 32));
+    }
+    return streams.map((st) => recognizer.getResult(st).text);
+  };
 
   // Warm-up: first runs allocate arenas and fill caches.
   const warm = prompts.slice(0, 3);
   await callscribeTexts(loaded.engine, warm, false);
   await callscribeTexts(batched, warm, true);
+  await streamedTexts(model, single, warm, false);
+  await streamedTexts(model, shared, warm, true);
   warm.forEach(sherpaOne);
 
   const runs = [
     {
-      name: "Callscribe recognize(), batch 1, one file at a time",
+      name: "Callscribe streaming, batch 1, one prompt at a time",
+      ...(await timed(() => streamedTexts(model, single, prompts, false))),
+    },
+    {
+      name: "Callscribe streaming, max batch 32, all prompts at once",
+      ...(await timed(() => streamedTexts(model, shared, prompts, true))),
+    },
+    {
+      name: "sherpa-onnx OnlineRecognizer decode(), one stream at a time",
+      ...(await timed(async () => prompts.map(sherpaOne))),
+    },
+    {
+      name: "sherpa-onnx OnlineRecognizer decodeStreams(), all streams at once",
+      ...(await timed(async () => sherpaAll())),
+    },
+    {
+      name: "Callscribe recognize() (VAD + streaming), batch 1, one file at a time",
       ...(await timed(() => callscribeTexts(loaded.engine, prompts, false))),
     },
     {
-      name: "Callscribe recognize(), max batch 32, all files at once",
+      name: "Callscribe recognize() (VAD + streaming), max batch 32, all files at once",
       ...(await timed(() => callscribeTexts(batched, prompts, true))),
     },
-    {
-      name: "sherpa-onnx decode(), one file at a time",
-      ...(await timed(async () => prompts.map(sherpaOne))),
-    },
-    { name: "sherpa-onnx decodeAsync(), all files at once", ...(await timed(sherpaAll)) },
   ];
   const batchStats = batched.stats();
 
@@ -179,12 +243,15 @@ async function main(): Promise<void> {
     );
   }
   console.log(
-    `\nbatched engine: ${batchStats.batches} forward passes, mean batch ${batchStats.meanBatchSize.toFixed(1)}`,
+    `\nstreaming, max batch 32: ${shared.batches} forward passes, mean batch ${(shared.items / shared.batches).toFixed(1)}; ` +
+      `recognize(), max batch 32: ${batchStats.batches} forward passes, mean batch ${batchStats.meanBatchSize.toFixed(1)}`,
   );
 
   const ours = runs[0]!.value;
   const oursBatched = runs[1]!.value;
   const theirs = runs[2]!.value;
+  const theirsBatched = runs[3]!.value;
+  const sherpaBatchDiffers = theirs.filter((t, i) => normalise(t) !== normalise(theirsBatched[i]!)).length;
   const differing = prompts
     .map((p, i) => ({ p, ours: ours[i]!, theirs: theirs[i]! }))
     .filter((d) => normalise(d.ours) !== normalise(d.theirs));
@@ -194,6 +261,9 @@ async function main(): Promise<void> {
   );
   console.log(
     `identical transcripts (Callscribe batch 1 vs batched): ${prompts.length - batchDiffers} of ${prompts.length}`,
+  );
+  console.log(
+    `identical transcripts (sherpa-onnx one at a time vs decodeStreams): ${prompts.length - sherpaBatchDiffers} of ${prompts.length}`,
   );
   for (const d of differing) {
     console.log(

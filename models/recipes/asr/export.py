@@ -8,6 +8,7 @@ from onnx import helper, numpy_helper, TensorProto
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from model import CtcModel, StreamingCtc, VOCAB, BLANK
+from corpus import load
 import features as F
 
 OUT_DEFAULT = os.path.normpath(os.path.join(HERE, "..", "..", "asr-en-telephony"))
@@ -58,6 +59,77 @@ def quantize_int8(src, dst, depthwise=True):
     return nq, nskip
 
 
+def quantize_static_gemm(src, dst, ranges):
+    """INT8 for the streaming graph: every Gemm with a weight initializer becomes
+    QuantizeLinear (activations uint8, fixed scale and zero point from calibration) -> MatMulInteger
+    (weights int8, symmetric, per output column) -> Cast -> Mul (scales) -> Add (bias).
+    Fixed activation scales keep every stream's output independent of the rest of the batch and of how the
+    audio is cut into windows (a dynamic, per-pass scale would not)."""
+    m = onnx.load(src)
+    g = m.graph
+    inits = {i.name: i for i in g.initializer}
+    gemms = [n for n in g.node if n.op_type == "Gemm" and n.input[1] in inits]
+    assert len(gemms) == len(ranges), (len(gemms), len(ranges))
+    new_nodes, k = [], 0
+    for node in g.node:
+        if not (node.op_type == "Gemm" and node.input[1] in inits):
+            new_nodes.append(node)
+            continue
+        attrs = {a.name: a for a in node.attribute}
+        assert all(attrs[a].f == 1.0 for a in ("alpha", "beta") if a in attrs)
+        assert "transA" not in attrs or attrs["transA"].i == 0
+        w = numpy_helper.to_array(inits[node.input[1]]).astype(np.float32)
+        if "transB" in attrs and attrs["transB"].i == 1:
+            w = w.T
+        lo, hi = ranges[k]
+        k += 1
+        lo, hi = min(lo, 0.0), max(hi, 0.0)
+        xs = max(hi - lo, 1e-8) / 255.0
+        xz = int(np.clip(round(-lo / xs), 0, 255))
+        amax = np.abs(w).max(axis=0)
+        ws = np.where(amax > 0, amax / 127.0, 1.0).astype(np.float32)
+        q = np.clip(np.round(w / ws[None, :]), -127, 127).astype(np.int8)
+        base = node.input[1]
+        name = node.name or base
+        g.initializer.remove(inits[base])
+        g.initializer.extend([
+            numpy_helper.from_array(q, base + "_q"),
+            numpy_helper.from_array(np.array(xs, np.float32), base + "_xs"),
+            numpy_helper.from_array(np.array(xz, np.uint8), base + "_xz"),
+            numpy_helper.from_array((ws * np.float32(xs)).astype(np.float32), base + "_scale"),
+        ])
+        out = node.output[0]
+        new_nodes += [
+            helper.make_node("QuantizeLinear", [node.input[0], base + "_xs", base + "_xz"], [name + "_xq"], name=name + "_quant"),
+            helper.make_node("MatMulInteger", [name + "_xq", base + "_q", base + "_xz"], [name + "_i32"], name=name + "_matmul"),
+            helper.make_node("Cast", [name + "_i32"], [name + "_f"], name=name + "_cast", to=TensorProto.FLOAT),
+            helper.make_node("Mul", [name + "_f", base + "_scale"], [name + "_scaled" if len(node.input) > 2 else out],
+                             name=name + "_mul"),
+        ]
+        if len(node.input) > 2 and node.input[2]:
+            new_nodes.append(helper.make_node("Add", [name + "_scaled", node.input[2]], [out], name=name + "_bias"))
+    del g.node[:]
+    g.node.extend(new_nodes)
+    onnx.checker.check_model(m)
+    onnx.save(m, dst)
+    return k
+
+
+def calibration_ranges(s, n_max=120):
+    """Input range of every matrix product of the streaming graph over real training prompts (whole passes)."""
+    (c1, c2, c3), (t1, t2, t3) = s.cache_shapes()
+    audio, _, _ = load(os.path.join(HERE, "work", "corpus", "real_train.npz"))
+    s.calibration = []
+    with torch.no_grad():
+        for x in audio[:n_max]:
+            f = torch.from_numpy(F.fbank_np(x.astype(np.float32) / 32768.0).T.copy())[None]
+            T = f.shape[2] - f.shape[2] % 2
+            s(f[:, :, :T], torch.tensor([T]), torch.zeros(1, c1, c2, c3), torch.zeros(1, t1, t2, t3),
+              torch.zeros(1, dtype=torch.int64))
+    ranges, s.calibration = s.calibration, None
+    return ranges
+
+
 def set_meta(path, meta):
     m = onnx.load(path)
     del m.metadata_props[:]
@@ -96,7 +168,8 @@ def export_streaming(model, a):
             "cache_last_channel_dim1": c1, "cache_last_channel_dim2": c2, "cache_last_channel_dim3": c3,
             "cache_last_time_dim1": t1, "cache_last_time_dim2": t2, "cache_last_time_dim3": t3}
     set_meta(fp32, meta)
-    quantize_int8(fp32, int8, depthwise=bool(a.int8_depthwise))
+    nq = quantize_static_gemm(fp32, int8, calibration_ranges(s))
+    print(f"streaming int8: {nq} matrix products quantized (activation ranges from real training prompts)")
     # chained windows from zero caches must equal the whole-utterance pass
     T = 317
     x = torch.randn(1, 80, T) * 3 - 9
@@ -128,12 +201,12 @@ def export_streaming(model, a):
                    {"input": "cache_last_time", "output": "cache_last_time_next"},
                    {"input": "cache_last_channel_len", "output": "cache_last_channel_len_next"}],
         "lookaheadFrames": 0,
-        "layout": "time-major inside: caches are [N, layers, frames, channels]",
+        "layout": "time-major: cache_last_channel is [N, 1, frames, mel bins], cache_last_time [N, 1, frames of all layers, channels]",
         "note": (f"causal: every conv is padded on the left, so a window's output depends on no later frame. Feed "
                  f"T new frames (T even; metadata window_size {STREAM_WINDOW}) with the caches the previous window "
                  f"returned (zeros at the start of an utterance): cache_last_channel holds the first conv's last "
-                 f"{c2} normalised input frames, cache_last_time the last {t2} input frames of each of the {t1} "
-                 f"later depthwise convs (a conv with kernel k reads the last k-1), cache_last_channel_len counts "
+                 f"{c2} normalised input frames, cache_last_time the last dilation*(k-1) input frames of each later "
+                 f"depthwise conv, layer after layer along its time axis ({t2} frames), cache_last_channel_len counts "
                  f"output frames. The T/2 output frames are final: chained windows equal the whole-utterance pass "
                  f"of model.onnx (checked at export)."),
     }

@@ -142,14 +142,14 @@ class StreamingCtc(nn.Module):
 
     Inputs: audio_signal [N, 80, T] raw log-mel of T new frames (T even), length [N],
     cache_last_channel [N, 1, k1-2, 80] (c1's last normalised input frames),
-    cache_last_time [N, L, K, C] (the last K input frames of each later depthwise conv; a conv with kernel k
-    reads the last k-1 of them), cache_last_channel_len [N] (output frames so far, passed through + T/2).
+    cache_last_time [N, 1, K, C] (the last dilation*(k-1) input frames of each later depthwise conv, layer
+    after layer along the time axis), cache_last_channel_len [N] (output frames so far, passed through + T/2).
     Outputs: logprobs [N, T/2, V], logprobs_length = length // 2, and the three next caches.
     Zero caches are the start of an utterance; window after window, the output equals the whole-utterance pass.
 
-    Computed time-major ([N, T, C]) with batch normalisation folded into the pointwise weights, so every
-    pointwise conv is one matrix product over all frames of the batch, and every depthwise conv is a gather
-    of its k taps, a multiply and a sum: small windows of many streams batch into large matrix products.
+    Computed time-major ([N*T, C]) with batch normalisation folded into the pointwise weights, so every
+    pointwise conv is one matrix product (Gemm) over all frames of the batch, and every depthwise conv is a
+    gather of its k taps, a multiply and a sum: small windows of many streams batch into large products.
     """
 
     def __init__(self, m):
@@ -157,9 +157,15 @@ class StreamingCtc(nn.Module):
         assert m.causal
         self.m = m
         self.c1_ctx = m.c1.left
-        self.K = max(conv.dilation[0] * (conv.kernel_size[0] - 1) for conv in m.stream_layers())
+        # each later depthwise conv keeps the last dilation*(k-1) frames of its input; all of them lie side by
+        # side on the time axis of one cache tensor
+        self.reach = [conv.dilation[0] * (conv.kernel_size[0] - 1) for conv in m.stream_layers()]
+        self.offsets = [sum(self.reach[:i]) for i in range(len(self.reach))]
+        self.K = sum(self.reach)
         self.C = m.blocks[0].subs[0].dw.in_channels
         self.nmel = m.cfg["nmel"]
+        self.calibration = None  # a list to record matrix-product input ranges into (INT8 calibration)
+        self._calls = 0
         # batch norm folded into the pointwise weights once, stored as constants of the graph
         self._folded = {}
         pairs = [(m.c1.pw, m.c1.bn), (m.c2.pw, m.c2.bn), (m.c3[0], m.c3[1])]
@@ -176,7 +182,7 @@ class StreamingCtc(nn.Module):
             self.register_buffer(f"dw{id(conv)}", conv.weight[:, 0, :].t().contiguous().detach())
 
     def cache_shapes(self):
-        return (1, self.c1_ctx, self.nmel), (len(self.m.stream_layers()), self.K, self.C)
+        return (1, self.c1_ctx, self.nmel), (1, self.K, self.C)
 
     def _depthwise(self, conv, full, n_out, stride=1):
         """full [N, T_in, C]: output t = sum over taps i of w[i] * full[stride*t + dilation*i]."""
@@ -185,20 +191,34 @@ class StreamingCtc(nn.Module):
         w = getattr(self, f"dw{id(conv)}")  # [k, C]
         return (full[:, idx] * w).sum(dim=2)
 
+    def _record(self, x2):
+        """Calibration (export's INT8): range of every matrix product's input, in call order."""
+        if self.calibration is not None:
+            k = self._calls
+            lo, hi = float(x2.min()), float(x2.max())
+            if k < len(self.calibration):
+                a, b = self.calibration[k]
+                self.calibration[k] = (min(a, lo), max(b, hi))
+            else:
+                self.calibration.append((lo, hi))
+            self._calls += 1
+
     def _pointwise(self, pw, bn, x2):
         """x2 [N*T, Cin] -> [N*T, Cout]: one matrix product (Gemm) with the batch norm folded in."""
+        self._record(x2)
         i = self._folded[id(pw)]
         return torch.addmm(getattr(self, f"fold_b{i}"), x2, getattr(self, f"fold_w{i}"))
 
-    def _sep(self, sep, x2, n, t, cache, caches_out):
-        reach = sep.dw.dilation[0] * (sep.dw.kernel_size[0] - 1)
-        full = torch.cat([cache, x2.reshape(n, t, self.C)], dim=1)
-        caches_out.append(full[:, full.shape[1] - self.K:])
-        y = self._depthwise(sep.dw, full[:, self.K - reach:], t)
+    def _sep(self, sep, x2, n, t, cache_last_time, li, caches_out):
+        reach, at = self.reach[li], self.offsets[li]
+        full = torch.cat([cache_last_time[:, 0, at:at + reach], x2.reshape(n, t, self.C)], dim=1)
+        caches_out.append(full[:, full.shape[1] - reach:])
+        y = self._depthwise(sep.dw, full, t)
         return self._pointwise(sep.pw, sep.bn, y.reshape(n * t, self.C))
 
     def forward(self, audio_signal, length, cache_last_channel, cache_last_time, cache_last_channel_len):
         m = self.m
+        self._calls = 0
         x = ((audio_signal - m.feat_mean[None, :, None]) / m.feat_std[None, :, None]).transpose(1, 2)
         n, t = x.shape[0], x.shape[1] // 2
         full = torch.cat([cache_last_channel[:, 0], x], dim=1)
@@ -210,17 +230,18 @@ class StreamingCtc(nn.Module):
         for b in m.blocks:
             z = y
             for i, s in enumerate(b.subs):
-                z = self._sep(s, z, n, t, cache_last_time[:, li], caches)
+                z = self._sep(s, z, n, t, cache_last_time, li, caches)
                 li += 1
                 if i < len(b.subs) - 1:
                     z = torch.relu(z)
             y = torch.relu(z + self._pointwise(b.res[0], b.res[1], y))
-        y = torch.relu(self._sep(m.c2, y, n, t, cache_last_time[:, li], caches))
+        y = torch.relu(self._sep(m.c2, y, n, t, cache_last_time, li, caches))
         y = torch.relu(self._pointwise(m.c3[0], m.c3[1], y))
+        self._record(y)
         logits = torch.addmm(self.out_b, y, self.out_w)
         out = torch.log_softmax(logits, dim=-1).reshape(n, t, -1)
         out_len = torch.div(length, 2, rounding_mode="floor")
-        return out, out_len, c1_next, torch.stack(caches, dim=1), cache_last_channel_len + t
+        return out, out_len, c1_next, torch.cat(caches, dim=1).unsqueeze(1), cache_last_channel_len + t
 
 
 # The published streaming model: causal, small dilated kernels (cheap to batch as gathers), 1.7 s of left context.
