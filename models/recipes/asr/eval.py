@@ -103,11 +103,17 @@ def main():
             entry["pocketsphinx"] = score(refs[:len(hyps)], hyps)
             print(f"[{name}] pocketsphinx {entry['pocketsphinx']} ({time.time() - t:.0f}s)", flush=True)
         if not a.only_pocketsphinx:
-            for kind, fname in (("fp32", "model.onnx"), ("int8", "model.int8.onnx")):
+            # fp32/int8: the graphs the engine runs (the streaming ones when the model has them)
+            files = [("fp32", "model.onnx"), ("int8", "model.int8.onnx")]
+            if os.path.exists(os.path.join(a.model_dir, "model.streaming.onnx")):
+                files = [("fp32", "model.streaming.onnx"), ("int8", "model.streaming.int8.onnx"),
+                         ("wholeUtteranceFp32", "model.onnx"), ("wholeUtteranceInt8", "model.int8.onnx")]
+            for kind, fname in files:
                 out = os.path.join(edir, f"hyps_{name}_{kind}.json")
                 r = run_onnx(os.path.join(a.model_dir, fname), fpath, ipath, out, bench=(name == "real"))
                 hmap = {h["id"]: h["hyp"] for h in r["hyps"]}
                 entry[kind] = score(refs, [hmap[i] for i in ids])
+                entry[kind]["file"] = fname
                 entry[kind]["batchConsistencyMaxAbsDiff"] = r["batchConsistencyMaxAbsDiff"]
                 if "pocketsphinx" in entry and entry["pocketsphinx"]["utterances"] < len(refs):
                     k = entry["pocketsphinx"]["utterances"]
@@ -124,7 +130,8 @@ def main():
         if p.returncode == 0:
             try:
                 chk = json.loads(p.stdout[p.stdout.index("{"):])
-                results["sherpaOnnxCrossCheck"] = {"set": "real", "model": chk["model"], "prompts": chk["prompts"],
+                results["sherpaOnnxCrossCheck"] = {"set": "real", "model": chk["model"], "recognizer": chk["recognizer"],
+                                                   "prompts": chk["prompts"],
                                                    "identicalTranscripts": chk["identicalTranscripts"]}
                 print("sherpa-onnx-node cross-check:", results["sherpaOnnxCrossCheck"], flush=True)
             except ValueError:
@@ -152,7 +159,7 @@ def main():
     if "sherpaOnnxCrossCheck" in results:
         man["provenance"]["heldOut"]["sherpaOnnxCrossCheck"] = {
             **results["sherpaOnnxCrossCheck"],
-            "note": "sherpa-onnx-node OfflineRecognizer (nemoCtc, featConfig sampleRate 8000, its own kaldi-native-fbank features) vs this recipe's features + onnxruntime-node, greedy transcripts compared"}
+            "note": "sherpa-onnx-node (nemoCtc, featConfig sampleRate 8000, its own kaldi-native-fbank features) vs this recipe's features + onnxruntime-node, greedy transcripts compared"}
     with open(mpath, "w", encoding="utf-8") as f:
         json.dump(man, f, indent=2, ensure_ascii=False)
         f.write("\n")
@@ -182,8 +189,10 @@ def write_readme(man, res):
         sub_note = (f"\n\n\\* pocketsphinx was run on the first {ps_sub['utterances']} of the {S['synth']['utterances']} synthetic utterances only "
                     f"(CPU time); on that same subset FP32 scores WER {f32s.get('wer', 'n/a')} / CER {f32s.get('cer', 'n/a')} and "
                     f"INT8 WER {i8s.get('wer', 'n/a')} / CER {i8s.get('cer', 'n/a')}.")
-    for kind, label in (("fp32", "asr-en-telephony FP32 (`model.onnx`)"), ("int8", "asr-en-telephony INT8 (`model.int8.onnx`)"),
-                        ("pocketsphinx", "Debian pocketsphinx 0.8 + pocketsphinx-en-us (input upsampled to 16 kHz)")):
+    systems = [(k, f"asr-en-telephony {k} (`{S['real'][k]['file']}`)") for k in
+               ("fp32", "int8", "wholeUtteranceFp32", "wholeUtteranceInt8") if k in S.get("real", {})]
+    systems.append(("pocketsphinx", "Debian pocketsphinx 0.8 + pocketsphinx-en-us (input upsampled to 16 kHz)"))
+    for kind, label in systems:
         star = "\\*" if (kind == "pocketsphinx" and sub_note) else ""
         rows.append(f"| {label} | {cell('real', kind, 'wer')} | {cell('real', kind, 'cer')} | {cell('synth', kind, 'wer')}{star} | {cell('synth', kind, 'cer')}{star} |")
     sp = res["speed"]
@@ -191,33 +200,41 @@ def write_readme(man, res):
     p = man["provenance"]
     f = man["features"]
     sc = res.get("sherpaOnnxCrossCheck")
-    sherpa_line = (f"Cross-check: `sherpa-onnx-node` (OfflineRecognizer, `nemoCtc`, its own feature extractor) produced identical "
-                   f"transcripts to this table's FP32 pipeline for {sc['identicalTranscripts']} of {sc['prompts']} held-out real prompts."
+    sherpa_line = (f"Cross-check: `sherpa-onnx-node` ({sc['recognizer']}, `nemoCtc`, its own feature extractor) on `{sc['model']}` produced identical "
+                   f"transcripts to this table's pipeline for {sc['identicalTranscripts']} of {sc['prompts']} held-out real prompts."
                    if sc else "")
     ex = "\n".join(f"| {e['ref']} | {e['hyp']} |" for e in S["real"].get("examples", []))
     text = f"""# asr-en-telephony
 
-Small English speech recogniser for 8 kHz telephone audio (Callscribe hotline analytics).
-Character CTC, QuartzNet-style depthwise-separable 1-D convolutions, {man['architecture']['params']:,} parameters.
+Small English streaming speech recogniser for 8 kHz telephone audio (Callscribe hotline analytics).
+Character CTC, causal QuartzNet-style depthwise-separable 1-D convolutions (kernel 5, dilations
+{'/'.join(str(d) for d in man['architecture'].get('dilations', []))}), {man['architecture']['params']:,} parameters.
 Built by `models/recipes/asr/run.sh` (see `models/recipes/asr/README.md`); `manifest.json` is the model contract.
 
 ## Files
 
 | file | what |
 |---|---|
-| `model.onnx` | FP32, opset 13, sherpa-onnx offline NeMo CTC layout (`model_type` = `EncDecCTCModel`) |
-| `model.int8.onnx` | weight-only INT8 (Conv weights int8, per output channel, + `DequantizeLinear`; activations FP32) |
+| `model.streaming.onnx` | FP32 cache-aware streaming graph, sherpa-onnx online NeMo CTC layout: windows of new frames plus the caches the previous window returned (what Callscribe runs) |
+| `model.streaming.int8.onnx` | the same with INT8 matrix products: weights int8 per output column, activations uint8 with fixed scales calibrated on real training prompts (`QuantizeLinear` → `MatMulInteger`) |
+| `model.onnx` | FP32 whole-utterance graph, opset 13, sherpa-onnx offline NeMo CTC layout (`model_type` = `EncDecCTCModel`) |
+| `model.int8.onnx` | whole-utterance graph with weight-only INT8 (Conv weights int8, per output channel, + `DequantizeLinear`) |
 | `tokens.txt` | `<token> <id>`; `▁` = space (id 0), `'` = 1, `a`..`z` = 2..27, `<blk>` = 28 (blank, last id) |
-| `manifest.json` | Callscribe model contract: features, I/O, receptive field, provenance, held-out scores |
+| `manifest.json` | Callscribe model contract: features, I/O of both graphs, streaming states, receptive field, provenance, held-out scores |
 
 ## Interface
 
-* input `audio_signal` float32 `[N, 80, T]`: raw (un-normalised) log-mel features, mel-major; input `length` int64 `[N]`.
-* output `logprobs` float32 `[N, T', 29]` (log-softmax, T' = ceil(T/2), 50 frames/s); output `logprobs_length` int64 `[N]` = floor(length/2).
-* Global mean/std normalisation is the first op inside the graph (ONNX metadata `normalize_type` = ""). Frames at or beyond
-  `length` are zeroed after every block, so a sequence's output in a padded batch equals its output alone
-  (max abs diff measured by the recipe: {S['real']['fp32'].get('batchConsistencyMaxAbsDiff', 'n/a')}).
-* Receptive field: {man['receptiveField']['left']} input frames left and {man['receptiveField']['right']} right (symmetric). Subsampling 2.
+* Causal: every convolution is padded on the left only, so an output frame depends on no later audio (receptive
+  field {man['receptiveField']['left']} input frames to the left, {man['receptiveField']['right']} to the right, the other frame of its stride pair). Subsampling 2 (50 output frames/s).
+* Streaming graph: inputs `audio_signal` float32 `[N, 80, T]` (T new raw log-mel frames, T even; metadata
+  `window_size` 24), `length` int64 `[N]`, and the states `cache_last_channel`, `cache_last_time`,
+  `cache_last_channel_len` (zeros at the start of an utterance); outputs `logprobs` `[N, T/2, 29]`, `logprobs_length`
+  and the next states. Every output frame is final: windows chained from zero states equal one pass over the whole
+  utterance (checked at export, and by Callscribe's tests). Inside it is computed time-major, batch norm folded into
+  the matrix products, each depthwise convolution a gather of its taps.
+* Whole-utterance graph: `audio_signal` `[N, 80, T]` and `length` `[N]` in; `logprobs` `[N, T', 29]` (T' = ceil(T/2)) and
+  `logprobs_length` = floor(length/2) out. Frames at or beyond `length` are zeroed after every block.
+* Global mean/std normalisation is the first op inside both graphs (ONNX metadata `normalize_type` = "").
 * Decoding: greedy CTC (argmax, collapse repeats, drop blank id 28, `▁` → space).
 
 ## Features (match sherpa-onnx's fbank for NeMo CTC models)
@@ -261,9 +278,8 @@ features precomputed, audio-seconds processed per wall-clock second:
 ## Training
 
 {p['steps']} steps, {p['trainingMinutes']} min on CPU, {p['audioHoursSeen']} h of (augmented) audio seen, {p['date']}.
-The published run shared the 2-core machine with other jobs (and, for its first ~45 minutes, with corpus rendering;
-new shards are picked up while training), so it was given `TRAIN_MINUTES=72`, then resumed to 80 and to 112 (a warm restart of the cosine schedule); the recipe
-default is 60 minutes, which on an otherwise idle 2-core machine covers more steps than this run got.
+The published run shared the 2-core machine with corpus rendering for its first minutes (new shards are picked up
+while training) and with other jobs; `TRAIN_MINUTES` sets the wall-clock budget of the cosine schedule.
 Data: {p['data']}.
 
 ## Limitations

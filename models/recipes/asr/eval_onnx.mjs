@@ -56,10 +56,21 @@ function makeBatch(batch) {
       data.set(b.feats.subarray(d * b.frames, (d + 1) * b.frames), n * DIM * T + d * T);
     }
   });
-  return {
+  const feeds = {
     audio_signal: new ort.Tensor('float32', data, [batch.length, DIM, T]),
     length: new ort.Tensor('int64', BigInt64Array.from(batch.map((b) => BigInt(b.frames))), [batch.length]),
   };
+  // A cache-aware streaming graph: one window over the whole utterance from zero states is its whole pass.
+  session.inputNames.forEach((name, i) => {
+    if (name in feeds) return;
+    const meta = session.inputMetadata[i];
+    const shape = [batch.length, ...meta.shape.slice(1)];
+    const size = shape.reduce((a, b) => a * b, 1);
+    feeds[name] = meta.type === 'int64'
+      ? new ort.Tensor('int64', new BigInt64Array(size), shape)
+      : new ort.Tensor('float32', new Float32Array(size), shape);
+  });
+  return feeds;
 }
 
 async function run(batch) {

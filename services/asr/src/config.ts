@@ -99,18 +99,23 @@ export interface ModelFolder {
   hasInt8: boolean;
 }
 
-/** Checks that `dir` is a model folder; the ConfigError names ASR_MODEL_DIR and what to set. */
 /** The process environment with some variables replaced, e.g. by command-line flags. */
 export function loadConfigWith(overrides: Env): AsrConfig {
   return loadConfig({ ...process.env, ...overrides });
 }
 
+/** Checks that `dir` is a model folder; the ConfigError names ASR_MODEL_DIR and what to set. */
 export function inspectModelFolder(dir: string): ModelFolder {
   const manifestPath = join(dir, "manifest.json");
   if (existsSync(manifestPath)) {
     let files: { int8?: unknown } | undefined;
     try {
-      files = (JSON.parse(readFileSync(manifestPath, "utf8")) as { files?: { int8?: unknown } }).files;
+      const manifest = JSON.parse(readFileSync(manifestPath, "utf8")) as {
+        files?: { int8?: unknown };
+        streaming?: { files?: { int8?: unknown } };
+      };
+      // The engine streams with the cache-aware graph when the model has one.
+      files = manifest.streaming ? manifest.streaming.files : manifest.files;
     } catch (cause) {
       throw new ConfigError("asr", [
         {

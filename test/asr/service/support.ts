@@ -97,31 +97,37 @@ export function cerBound(precision: "fp32" | "int8"): number {
   return reported / 100 + 0.25;
 }
 
-interface SherpaRecognizer {
-  createStream(): { acceptWaveform(wave: { samples: Float32Array; sampleRate: number }): void };
-  decode(stream: unknown): void;
-  getResult(stream: unknown): { text: string };
+interface SherpaStream {
+  acceptWaveform(wave: { samples: Float32Array; sampleRate: number }): void;
+  inputFinished(): void;
 }
+interface SherpaRecognizer {
+  createStream(): SherpaStream;
+  isReady(stream: SherpaStream): boolean;
+  decode(stream: SherpaStream): void;
+  getResult(stream: SherpaStream): { text: string };
+}
+
 const sherpaRecognizers = new Map<string, SherpaRecognizer>();
 
 /**
- * What the model itself says for a whole recording: sherpa-onnx-node (an independent
- * implementation of the same features and greedy CTC decoding) on the same model file.
+ * What the model itself says for a whole recording: sherpa-onnx-node (an independent implementation of
+ * the same features, cache-aware streaming and greedy CTC decoding) on the streaming graph the service runs.
  */
 export function modelSays(pcm: Int16Array, precision: "fp32" | "int8"): string {
   let recognizer = sherpaRecognizers.get(precision);
   if (!recognizer) {
     const manifest = JSON.parse(readFileSync(join(modelDir, "manifest.json"), "utf8")) as {
       sampleRate: number;
-      files: Record<string, string>;
+      streaming: { files: Record<string, string> };
     };
     const sherpa = createRequire(import.meta.url)("sherpa-onnx-node") as {
-      OfflineRecognizer: new (config: unknown) => SherpaRecognizer;
+      OnlineRecognizer: new (config: unknown) => SherpaRecognizer;
     };
-    recognizer = new sherpa.OfflineRecognizer({
+    recognizer = new sherpa.OnlineRecognizer({
       featConfig: { sampleRate: manifest.sampleRate, featureDim: 80 },
       modelConfig: {
-        nemoCtc: { model: join(modelDir, manifest.files[precision]!) },
+        nemoCtc: { model: join(modelDir, manifest.streaming.files[precision]!) },
         tokens: join(modelDir, "tokens.txt"),
         numThreads: 1,
         provider: "cpu",
@@ -133,7 +139,8 @@ export function modelSays(pcm: Int16Array, precision: "fp32" | "int8"): string {
   }
   const stream = recognizer.createStream();
   stream.acceptWaveform({ samples: pcm16ToFloat32(pcm), sampleRate: 8000 });
-  recognizer.decode(stream);
+  stream.inputFinished();
+  while (recognizer.isReady(stream)) recognizer.decode(stream);
   return normalise(recognizer.getResult(stream).text);
 }
 
