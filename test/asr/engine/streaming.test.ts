@@ -96,6 +96,39 @@ function greedyText(model: AcousticModel, logProbs: Float32Array): string {
   return assembleTranscript(decoder.result(), model.spec.vocabulary, () => 1, 20, 0).text;
 }
 
+/**
+ * One real prompt through an utterance recognizer in 20 ms pieces (yielding now and then, as a live stream
+ * would): the whole-utterance log-probs, the streamed ones, and every partial's token ids.
+ */
+async function streamPrompt(
+  model: AcousticModel,
+  Recognition: typeof UtteranceRecognizer | typeof CachedUtteranceRecognizer,
+  chunkMs: number,
+): Promise<{ whole: Float32Array; streamed: Float32Array; frames: number; partials: string[] }> {
+  const item = fixtureItems().find((i) => i.file.startsWith("real_"))!;
+  const samples = pcm16ToFloat32(await fixturePcm(item.file));
+  const whole = await wholePass(model, samples);
+  const batcher = new DynamicBatcher({ model, maxBatch: 8, maxWaitMs: 0, logger: silentLogger });
+  const vocab = model.spec.vocabulary.tokens.length;
+  const partials: string[] = [];
+  const utterance = new Recognition({
+    spec: model.spec,
+    extractor: new FbankExtractor(model.spec.features),
+    sink: batcher,
+    createDecoder: () => new GreedyCtcDecoder(vocab, model.spec.vocabulary.blankId),
+    chunkFrames: chunkMs / 10,
+    onPartial: (update) => partials.push(update.tokens.map((t) => t.id).join(",")),
+    captureLogProbs: true,
+  });
+  for (let offset = 0; offset < samples.length; offset += 160) {
+    utterance.acceptSamples(samples.subarray(offset, offset + 160));
+    if ((offset / 160) % 4 === 0) await new Promise((resolve) => setImmediate(resolve));
+  }
+  await utterance.finish();
+  const streamed = utterance.capturedLogProbs();
+  return { whole, streamed: streamed.data, frames: streamed.frames, partials };
+}
+
 describe.each(["fp32", "int8"] as const)(
   "chunked streaming with the %s whole-utterance graph",
   (precision) => {
@@ -103,30 +136,10 @@ describe.each(["fp32", "int8"] as const)(
       "commits the whole-utterance log-probs (within 1e-5, scaled) with %i ms chunks",
       async (chunkMs) => {
         const model = offline[precision];
-        const item = fixtureItems().find((i) => i.file.startsWith("real_"))!;
-        const samples = pcm16ToFloat32(await fixturePcm(item.file));
-        const whole = await wholePass(model, samples);
-        const batcher = new DynamicBatcher({ model, maxBatch: 8, maxWaitMs: 0, logger: silentLogger });
-        const vocab = model.spec.vocabulary.tokens.length;
-        let partials = 0;
-        const utterance = new UtteranceRecognizer({
-          spec: model.spec,
-          extractor: new FbankExtractor(model.spec.features),
-          sink: batcher,
-          createDecoder: () => new GreedyCtcDecoder(vocab, model.spec.vocabulary.blankId),
-          chunkFrames: chunkMs / 10,
-          onPartial: () => partials++,
-          captureLogProbs: true,
-        });
-        for (let offset = 0; offset < samples.length; offset += 160) {
-          utterance.acceptSamples(samples.subarray(offset, offset + 160));
-          if ((offset / 160) % 4 === 0) await new Promise((resolve) => setImmediate(resolve));
-        }
-        await utterance.finish();
-        const streamed = utterance.capturedLogProbs();
-        expect(maxDiff(streamed.data, whole)).toBeLessThanOrEqual(1e-5);
-        expect(greedyText(model, streamed.data)).toBe(greedyText(model, whole));
-        expect(partials).toBeGreaterThan(0);
+        const { whole, streamed, partials } = await streamPrompt(model, UtteranceRecognizer, chunkMs);
+        expect(maxDiff(streamed, whole)).toBeLessThanOrEqual(1e-5);
+        expect(greedyText(model, streamed)).toBe(greedyText(model, whole));
+        expect(partials.length).toBeGreaterThan(0);
       },
     );
 
@@ -162,32 +175,17 @@ describe.each(["fp32", "int8"] as const)("cache-aware streaming with the %s stre
     "chains %i ms windows to the log-probs of one whole-utterance pass (within 1e-5, scaled)",
     async (chunkMs) => {
       const model = streaming[precision];
-      const item = fixtureItems().find((i) => i.file.startsWith("real_"))!;
-      const samples = pcm16ToFloat32(await fixturePcm(item.file));
-      const whole = await wholePass(model, samples);
-      const batcher = new DynamicBatcher({ model, maxBatch: 8, maxWaitMs: 0, logger: silentLogger });
       const vocab = model.spec.vocabulary.tokens.length;
-      const partials: string[] = [];
-      const utterance = new CachedUtteranceRecognizer({
-        spec: model.spec,
-        extractor: new FbankExtractor(model.spec.features),
-        sink: batcher,
-        createDecoder: () => new GreedyCtcDecoder(vocab, model.spec.vocabulary.blankId),
-        chunkFrames: chunkMs / 10,
-        onPartial: (update) => partials.push(update.tokens.map((t) => t.id).join(",")),
-        captureLogProbs: true,
-      });
-      for (let offset = 0; offset < samples.length; offset += 160) {
-        utterance.acceptSamples(samples.subarray(offset, offset + 160));
-        if ((offset / 160) % 4 === 0) await new Promise((resolve) => setImmediate(resolve));
-      }
-      await utterance.finish();
-      const streamed = utterance.capturedLogProbs();
-      expect(streamed.frames).toBe(whole.length / vocab);
-      expect(maxDiff(streamed.data, whole)).toBeLessThanOrEqual(1e-5);
-      expect(greedyText(model, streamed.data)).toBe(greedyText(model, whole));
+      const { whole, streamed, frames, partials } = await streamPrompt(
+        model,
+        CachedUtteranceRecognizer,
+        chunkMs,
+      );
+      expect(frames).toBe(whole.length / vocab);
+      expect(maxDiff(streamed, whole)).toBeLessThanOrEqual(1e-5);
+      expect(greedyText(model, streamed)).toBe(greedyText(model, whole));
       // One partial per window but the last; each extends the one before (nothing is provisional).
-      expect(partials.length).toBe(Math.ceil(whole.length / vocab / (chunkMs / 20)) - 1);
+      expect(partials.length).toBe(Math.ceil(frames / (chunkMs / 20)) - 1);
       for (let i = 1; i < partials.length; i++) expect(partials[i]!.startsWith(partials[i - 1]!)).toBe(true);
     },
   );

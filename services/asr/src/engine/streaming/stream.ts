@@ -12,6 +12,7 @@ import { UtteranceEndpointer, defaultEndpointerConfig } from "../vad/endpointer.
 import { VadState, type VadWindow } from "../vad/silero.ts";
 import { AudioBuffer } from "./audio-buffer.ts";
 import { CachedUtteranceRecognizer } from "./cached-utterance.ts";
+import type { UtteranceRecognition } from "./utterance-base.ts";
 import {
   UtteranceRecognizer,
   type ChunkSink,
@@ -20,9 +21,7 @@ import {
 } from "./utterance.ts";
 
 /** A cache-aware model streams with its states; any other re-runs the receptive field around each chunk. */
-function createUtteranceRecognizer(
-  options: UtteranceOptions,
-): UtteranceRecognizer | CachedUtteranceRecognizer {
+function createUtteranceRecognizer(options: UtteranceOptions): UtteranceRecognition {
   return options.spec.cacheAware ? new CachedUtteranceRecognizer(options) : new UtteranceRecognizer(options);
 }
 
@@ -48,7 +47,7 @@ export interface StreamContext {
 
 interface Utterance {
   index: number;
-  recognizer: UtteranceRecognizer | CachedUtteranceRecognizer;
+  recognizer: UtteranceRecognition;
   startSample: number;
   fedUntil: number;
   endSample: number;
@@ -309,7 +308,7 @@ export class EngineStream implements RecognitionStream {
       const index = this.#utterances++;
       const utterance: Utterance = {
         index,
-        recognizer: null as unknown as UtteranceRecognizer | CachedUtteranceRecognizer,
+        recognizer: null as unknown as UtteranceRecognition,
         startSample: start,
         fedUntil: start,
         endSample: start,

@@ -1,7 +1,8 @@
 import type { ChunkRequest, ChunkResult } from "../batching/batcher.ts";
 import type { AlignedToken, CtcDecoder } from "../decoding/ctc.ts";
-import { FeatureStream, type FbankExtractor } from "../features/fbank.ts";
+import type { FbankExtractor, FeatureStream } from "../features/fbank.ts";
 import type { AcousticModelSpec } from "../model/acoustic-model.ts";
+import { UtteranceRecognition } from "./utterance-base.ts";
 
 /** Where chunks go: the engine's DynamicBatcher (or anything with the same submit). */
 export interface ChunkSink {
@@ -42,15 +43,9 @@ export interface UtteranceOptions {
  * Models without a known receptive field or with per-utterance normalisation cannot be chunked exactly:
  * partials re-run the utterance so far and the final is one pass over the whole utterance.
  */
-export class UtteranceRecognizer {
-  readonly features: FeatureStream;
+export class UtteranceRecognizer extends UtteranceRecognition {
   readonly #spec: AcousticModelSpec;
-  readonly #sink: ChunkSink;
   readonly #chunkFrames: number;
-  readonly #onPartial: UtteranceOptions["onPartial"];
-  readonly #onProgress: UtteranceOptions["onProgress"];
-  readonly #createDecoder: () => CtcDecoder;
-  #decoder: CtcDecoder;
   readonly #exact: boolean;
   readonly #left: number;
   readonly #right: number;
@@ -62,38 +57,21 @@ export class UtteranceRecognizer {
   #inFlight = false;
   /** New frames covered by the request in flight. */
   #inFlightFrames = 0;
-  #finishing = false;
-  #done = false;
-  #failure: unknown = null;
-  #confidence = new Float32Array(256);
-  #waiters: Array<{ resolve: () => void; reject: (err: unknown) => void }> = [];
-  readonly #capture: number[] | null;
-  #vocab = 0;
 
   constructor(options: UtteranceOptions) {
+    super(options);
     this.#spec = options.spec;
-    this.#sink = options.sink;
     this.#chunkFrames = Math.max(options.spec.subsampling, options.chunkFrames);
-    this.#onPartial = options.onPartial;
-    this.#onProgress = options.onProgress;
-    this.#createDecoder = options.createDecoder;
-    this.#decoder = options.createDecoder();
-    this.features = new FeatureStream(options.extractor);
     const rf = options.spec.receptiveField;
     this.#exact = rf !== null && options.spec.normalize === "";
     this.#sub = options.spec.subsampling;
     this.#left = rf ? Math.ceil(rf.left / this.#sub) * this.#sub : 0;
     this.#right = rf ? rf.right : 0;
-    this.#capture = options.captureLogProbs ? [] : null;
-  }
-
-  get done(): boolean {
-    return this.#done;
   }
 
   /** Chunks of features not yet sent to the model (the engine's queue bound counts them). */
   get backlogChunks(): number {
-    if (this.#done) return 0;
+    if (this.done) return 0;
     // Whole chunks only: the part-chunk every live utterance holds between submissions is not a backlog.
     return Math.floor((this.features.frames.end - this.#submittedEnd) / this.#chunkFrames);
   }
@@ -103,50 +81,19 @@ export class UtteranceRecognizer {
    * in flight. (Frames waiting only for their right context are not backlog: more audio releases them.)
    */
   get backlogFrames(): number {
-    if (this.#done) return 0;
+    if (this.done) return 0;
     return this.features.frames.end - this.#submittedEnd + this.#inFlightFrames;
   }
 
-  /** Committed log-prob rows (with captureLogProbs), frame-major [frames × vocab]. */
-  capturedLogProbs(): { data: Float32Array; frames: number; vocab: number } {
-    const data = Float32Array.from(this.#capture ?? []);
-    return { data, frames: this.#vocab ? data.length / this.#vocab : 0, vocab: this.#vocab };
-  }
-
-  acceptSamples(samples: Float32Array): void {
-    if (this.#finishing) throw new Error("UtteranceRecognizer.acceptSamples after finish");
-    if (this.features.accept(samples) > 0) this.#pump();
-  }
-
-  /** The utterance's audio has ended; resolves when every frame is decoded. */
-  finish(): Promise<void> {
-    if (!this.#finishing) {
-      this.#finishing = true;
-      this.features.finish();
-      this.#pump();
-    }
-    if (this.#done) return this.#failure ? Promise.reject(this.#failure) : Promise.resolve();
-    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
-  }
-
-  /** Best tokens of the finished utterance. */
-  result(): UtteranceUpdate {
-    return {
-      tokens: this.#decoder.result(),
-      frameConfidence: (f) => this.#confidence[f] ?? 0,
-      frames: this.#decoder.frames,
-    };
-  }
-
-  #pump(): void {
-    if (this.#inFlight || this.#done || this.#failure) return;
+  protected pump(): void {
+    if (this.#inFlight || this.done || this.failure) return;
     const available = this.features.frames.end;
     const fresh = available - this.#submittedEnd;
-    if (this.#finishing) {
+    if (this.finishing) {
       if (this.#exact ? Math.floor(available / this.#sub) > this.#committed / this.#sub : true) {
         this.#submit(available, true);
       } else {
-        this.#complete();
+        this.complete();
       }
       return;
     }
@@ -157,7 +104,7 @@ export class UtteranceRecognizer {
     if (this.#exact) {
       const commitTo = this.#commitBoundary(available);
       // Without partials a request that commits nothing is wasted work.
-      if (!this.#onPartial && commitTo - this.#committed < this.#chunkFrames) return;
+      if (!this.onPartial && commitTo - this.#committed < this.#chunkFrames) return;
     }
     this.#submit(available, false);
   }
@@ -186,45 +133,39 @@ export class UtteranceRecognizer {
     this.#inFlight = true;
     this.#inFlightFrames = available - this.#submittedEnd;
     this.#submittedEnd = available;
-    this.#sink.submit(request).then(
+    this.sink.submit(request).then(
       (result) => {
         this.#inFlight = false;
         this.#inFlightFrames = 0;
         try {
           this.#accept(result, from, commitTo, final);
         } catch (err) {
-          this.#fail(err);
+          this.fail(err);
           return;
         }
-        if (final) this.#complete();
-        else this.#pump();
-        this.#onProgress?.();
+        if (final) this.complete();
+        else this.pump();
+        this.onProgress?.();
       },
       (err: unknown) => {
         this.#inFlight = false;
         this.#inFlightFrames = 0;
-        this.#fail(err);
+        this.fail(err);
       },
     );
   }
 
   #accept(result: ChunkResult, from: number, commitTo: number, final: boolean): void {
     const { vocab } = result;
-    this.#vocab = vocab;
     const firstOut = from / this.#sub;
-    if (!this.#exact && final) this.#decoder = this.#createDecoder();
+    if (!this.#exact && final) this.decoder = this.createDecoder();
     // Output rows are indexed from the request's first frame; committed rows start at #committed.
     const commitRows = Math.min(result.frames, Math.floor(commitTo / this.#sub) - firstOut);
     const startRow = this.#exact ? this.#committed / this.#sub - firstOut : 0;
-    this.#ensureConfidence(firstOut + result.frames);
     for (let row = 0; row < result.frames; row++)
-      this.#confidence[firstOut + row] = Math.exp(maxOf(result.logProbs, row * vocab, vocab));
+      this.noteConfidence(firstOut + row, result.logProbs, row, vocab);
     if (this.#exact || final) {
-      for (let row = startRow; row < commitRows; row++) {
-        this.#decoder.step(result.logProbs, row * vocab);
-        if (this.#capture)
-          for (let v = 0; v < vocab; v++) this.#capture.push(result.logProbs[row * vocab + v]!);
-      }
+      for (let row = startRow; row < commitRows; row++) this.commitRow(result.logProbs, row, vocab);
       if (this.#exact) {
         this.#committed = Math.max(this.#committed, (firstOut + Math.max(commitRows, startRow)) * this.#sub);
         if (final) this.#committed = this.features.frames.end;
@@ -232,45 +173,21 @@ export class UtteranceRecognizer {
         this.features.frames.discardBefore(Math.max(0, this.#committed - this.#left));
       }
     }
-    if (!final && this.#onPartial) {
+    if (!final && this.onPartial) {
       const provisionalFrom = this.#exact || final ? Math.max(commitRows, startRow) : 0;
-      const partialDecoder = this.#exact ? this.#decoder : this.#createDecoder();
+      const partialDecoder = this.#exact ? this.decoder : this.createDecoder();
       const tokens = partialDecoder.peek(
         result.logProbs,
         provisionalFrom * vocab,
         result.frames - provisionalFrom,
       );
-      this.#onPartial({
+      this.onPartial({
         tokens,
-        frameConfidence: (f) => this.#confidence[f] ?? 0,
+        frameConfidence: this.frameConfidence,
         frames: firstOut + result.frames,
       });
     }
   }
-
-  #ensureConfidence(frames: number): void {
-    if (frames <= this.#confidence.length) return;
-    const grown = new Float32Array(Math.max(frames, this.#confidence.length * 2));
-    grown.set(this.#confidence);
-    this.#confidence = grown;
-  }
-
-  #complete(): void {
-    this.#done = true;
-    for (const w of this.#waiters.splice(0)) w.resolve();
-  }
-
-  #fail(err: unknown): void {
-    this.#failure = err;
-    this.#done = true;
-    for (const w of this.#waiters.splice(0)) w.reject(err);
-  }
-}
-
-function maxOf(row: Float32Array, offset: number, length: number): number {
-  let max = -Infinity;
-  for (let v = 0; v < length; v++) if (row[offset + v]! > max) max = row[offset + v]!;
-  return max;
 }
 
 /** NeMo's per_feature normalisation over frames [0, frames): population variance, 1e-5 added to the std. */
