@@ -1,10 +1,15 @@
-import { copyFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { pcm16ToFloat32 } from "@callscribe/audio";
 import { ModelLoadError } from "@callscribe/errors";
 import { loadAsrModel, loadVad } from "../../../services/asr/src/engine/index.ts";
 import type { AcousticModel } from "../../../services/asr/src/engine/model/acoustic-model.ts";
-import { copyModel, fixturesDir, modelDir, silentLogger } from "./support.ts";
+import { DynamicBatcher } from "../../../services/asr/src/engine/batching/batcher.ts";
+import { GreedyCtcDecoder } from "../../../services/asr/src/engine/decoding/ctc.ts";
+import { FbankExtractor } from "../../../services/asr/src/engine/features/fbank.ts";
+import { CachedUtteranceRecognizer } from "../../../services/asr/src/engine/streaming/cached-utterance.ts";
+import { copyModel, fixtureItems, fixturePcm, fixturesDir, modelDir, silentLogger } from "./support.ts";
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -36,6 +41,24 @@ async function refusal(
     return (err as Error).message;
   }
   throw new Error("the model loaded, but it should have been refused");
+}
+
+/** Greedy token ids of a whole prompt streamed through a cache-aware model in its default windows. */
+async function greedyStream(model: AcousticModel, samples: Float32Array): Promise<string> {
+  const { vocabulary } = model.spec;
+  const utterance = new CachedUtteranceRecognizer({
+    spec: model.spec,
+    extractor: new FbankExtractor(model.spec.features),
+    sink: new DynamicBatcher({ model, maxBatch: 1, maxWaitMs: 0, logger: silentLogger }),
+    createDecoder: () => new GreedyCtcDecoder(vocabulary.tokens.length, vocabulary.blankId),
+    chunkFrames: 24,
+  });
+  utterance.acceptSamples(samples);
+  await utterance.finish();
+  return utterance
+    .result()
+    .tokens.map((t) => t.id)
+    .join(",");
 }
 
 describe("loadAsrModel", () => {
@@ -195,6 +218,42 @@ describe("loadAsrModel", () => {
       await model.close();
     }
   });
+
+  it("loads a published sherpa-onnx online NeMo CTC folder (a cache-aware model.onnx + tokens.txt, no manifest)", async () => {
+    const copy = copyModel(["tokens.txt", "model.streaming.onnx"]);
+    cleanups.push(copy.remove);
+    renameSync(join(copy.dir, "model.streaming.onnx"), join(copy.dir, "model.onnx"));
+    const published = (await loadAsrModel({
+      dir: copy.dir,
+      provider: "cpu",
+      precision: "fp32",
+      sampleRate: 8000,
+      logger: silentLogger,
+    })) as AcousticModel;
+    const ours = (await loadAsrModel({
+      dir: modelDir,
+      provider: "cpu",
+      precision: "fp32",
+      logger: silentLogger,
+    })) as AcousticModel;
+    try {
+      expect(published.info).toMatchObject({ sampleRate: 8000, streamingExact: true, language: "und" });
+      const cacheAware = published.spec.cacheAware!;
+      // The metadata's window (window_size 24, chunk_shift 24) and the caches, outputs taken by position.
+      expect(cacheAware.windowFrames).toBe(24);
+      expect(cacheAware.lookaheadFrames).toBe(0);
+      expect(cacheAware.states.map((st) => [st.input, st.output, st.itemShape])).toEqual(
+        ours.spec.cacheAware!.states.map((st) => [st.input, st.output, st.itemShape]),
+      );
+      // Both folders hear a prompt the same way.
+      const samples = pcm16ToFloat32(await fixturePcm(fixtureItems()[0]!.file));
+      expect(await greedyStream(published, samples)).toBe(await greedyStream(ours, samples));
+    } finally {
+      await published.close();
+      await ours.close();
+    }
+  });
+
   it("streams with the committed model's cache-aware graph unless the whole-utterance graph is asked for", async () => {
     const model = (await loadAsrModel({
       dir: modelDir,

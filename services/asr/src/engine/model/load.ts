@@ -136,7 +136,6 @@ export async function loadAsrModel(options: LoadAsrModelOptions): Promise<Acoust
   );
   const logProbSpec = declaredOutputs[0]!;
   const lengthOutSpec = declaredOutputs[1];
-  const stateSpecs = streaming ? resolveStates(streaming, problems) : [];
   if (featureSpec.shape.length !== 3)
     problems.push(
       `input "${featureSpec.name}" is declared with rank ${featureSpec.shape.length}, expected 3 [N, ${features.dim}, T]`,
@@ -178,6 +177,7 @@ export async function loadAsrModel(options: LoadAsrModelOptions): Promise<Acoust
       tokens: tokens.length,
       file: vocab.file,
     });
+    const stateSpecs = streaming ? resolveStates(streaming, problems) : [];
     if (problems.length > 0) throw new ModelLoadError(`${label}: ${problems.join("; ")}`);
 
     const spec: AcousticModelSpec = {
@@ -200,7 +200,7 @@ export async function loadAsrModel(options: LoadAsrModelOptions): Promise<Acoust
         ? {
             states: stateSpecs,
             lookaheadFrames: streaming.lookaheadFrames,
-            windowFrames: fixedWindow(session, featureSpec.name),
+            windowFrames: fixedWindow(session, featureSpec.name) ?? streaming.windowFrames ?? null,
           }
         : null,
     };
@@ -311,8 +311,11 @@ function derivePublishedManifest(dir: string, sampleRate: number): DeclaredManif
       `model ${name}: tokens.txt: ${err instanceof Error ? err.message : String(err)}`,
     );
   }
+  const streaming = derivePublishedStreaming(name, file, metadata, normalize, tokens.length);
+  // NeMo's streaming exports count the vocabulary without the blank; the output has one more.
+  const width = streaming ? tokens.length : vocabSize;
   // sherpa-onnx requires <blk> as the last token of NeMo CTC vocabularies.
-  const blankId = tokens.indexOf("<blk>") >= 0 ? tokens.indexOf("<blk>") : vocabSize - 1;
+  const blankId = tokens.indexOf("<blk>") >= 0 ? tokens.indexOf("<blk>") : width - 1;
   const windowMs = 25;
   return {
     name,
@@ -343,16 +346,85 @@ function derivePublishedManifest(dir: string, sampleRate: number): DeclaredManif
       { name: "audio_signal", dtype: "float32", shape: ["N", 80, "T"] },
       { name: "length", dtype: "int64", shape: ["N"] },
     ],
-    outputs: [{ name: "", dtype: "float32", shape: ["N", "T'", vocabSize] }],
+    outputs: [{ name: "", dtype: "float32", shape: ["N", "T'", width] }],
+    streaming,
     vocabulary: {
       file: "tokens.txt",
-      size: vocabSize,
+      size: width,
       blankId,
       spaceToken: tokens.includes("▁") ? "▁" : " ",
     },
     subsampling,
     receptiveField: null,
     files: { fp32: file, int8: existsSync(join(dir, "model.int8.onnx")) ? "model.int8.onnx" : undefined },
+  };
+}
+
+/**
+ * A sherpa-onnx online NeMo CTC model (cache-aware streaming) says so in its metadata: window_size,
+ * chunk_shift and the shapes of its caches. Its inputs are audio_signal, length, cache_last_channel,
+ * cache_last_time and cache_last_channel_len; its outputs, by position, log-probs, their length and the
+ * three next caches. A window covers window_size frames and the next starts chunk_shift later.
+ */
+function derivePublishedStreaming(
+  name: string,
+  file: string,
+  metadata: Map<string, string>,
+  normalize: string,
+  tokens: number,
+): StreamingSpec | undefined {
+  if (!metadata.has("window_size") || !metadata.has("cache_last_time_dim1")) return undefined;
+  const int = (key: string): number => {
+    const value = Number(metadata.get(key));
+    if (!Number.isInteger(value) || value <= 0)
+      throw new ModelLoadError(`model ${name}: ${file} has no usable ${key} in its ONNX metadata`);
+    return value;
+  };
+  if (normalize === "per_feature") {
+    throw new ModelLoadError(
+      `model ${name}: a streaming model cannot normalise per utterance (normalize_type "per_feature"): the statistics would need audio that has not arrived`,
+    );
+  }
+  const window = int("window_size");
+  const shift = int("chunk_shift");
+  if (shift > window)
+    throw new ModelLoadError(`model ${name}: chunk_shift ${shift} is longer than window_size ${window}`);
+  const channel = [
+    "N",
+    int("cache_last_channel_dim1"),
+    int("cache_last_channel_dim2"),
+    int("cache_last_channel_dim3"),
+  ];
+  const time = ["N", int("cache_last_time_dim1"), int("cache_last_time_dim2"), int("cache_last_time_dim3")];
+  const tensor = (n: string, dtype: "float32" | "int64", shape: Array<string | number>) => ({
+    name: n,
+    dtype,
+    shape,
+  });
+  return {
+    type: "cache-aware",
+    files: { fp32: file },
+    inputs: [
+      tensor("audio_signal", "float32", ["N", 80, "T"]),
+      tensor("length", "int64", ["N"]),
+      tensor("cache_last_channel", "float32", channel),
+      tensor("cache_last_time", "float32", time),
+      tensor("cache_last_channel_len", "int64", ["N"]),
+    ],
+    outputs: [
+      tensor("", "float32", ["N", "T'", tokens]),
+      tensor("", "int64", ["N"]),
+      tensor("", "float32", channel),
+      tensor("", "float32", time),
+      tensor("", "int64", ["N"]),
+    ],
+    states: [
+      { input: "cache_last_channel", output: "#2" },
+      { input: "cache_last_time", output: "#3" },
+      { input: "cache_last_channel_len", output: "#4" },
+    ],
+    lookaheadFrames: window - shift,
+    windowFrames: window,
   };
 }
 
@@ -426,7 +498,11 @@ function resolveStates(streaming: StreamingSpec, problems: string[]): ModelState
   const out: ModelStateSpec[] = [];
   for (const pair of streaming.states) {
     const input = streaming.inputs.find((t) => t.name === pair.input);
-    const output = streaming.outputs.find((t) => t.name === pair.output);
+    // "#k": the graph's output k (a derived manifest of a published model names outputs by position).
+    const positional = /^#\d+$/.test(pair.output)
+      ? streaming.outputs[Number(pair.output.slice(1))]
+      : undefined;
+    const output = positional ?? streaming.outputs.find((t) => t.name === pair.output);
     if (!input || !output) {
       problems.push(
         `streaming state ${pair.input} -> ${pair.output}: ${!input ? `input "${pair.input}"` : `output "${pair.output}"`} is not declared`,
@@ -456,7 +532,7 @@ function resolveStates(streaming: StreamingSpec, problems: string[]): ModelState
     const itemShape = item as number[];
     out.push({
       input: pair.input,
-      output: pair.output,
+      output: output.name,
       dtype: input.dtype,
       itemShape,
       itemSize: itemShape.reduce((a, b) => a * b, 1),

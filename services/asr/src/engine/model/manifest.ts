@@ -76,6 +76,8 @@ export const StreamingSpec = z.object({
   states: z.array(z.object({ input: z.string().min(1), output: z.string().min(1) })).min(1),
   /** Frames each window reads beyond the frames it advances (right context); 0 for a causal model. */
   lookaheadFrames: z.number().int().nonnegative().default(0),
+  /** Frames per window when the model needs exactly that many (sherpa-onnx's window_size); else any. */
+  windowFrames: z.number().int().positive().optional(),
 });
 export type StreamingSpec = z.infer<typeof StreamingSpec>;
 
