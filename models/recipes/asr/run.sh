@@ -2,7 +2,7 @@
 # One command: corpus -> train (resumable) -> export -> evaluate -> test fixtures.
 #   models/recipes/asr/run.sh            # default run (about 2 hours on 2 CPU cores)
 # Environment knobs (defaults = the published model):
-#   TRAIN_MINUTES=95   training wall-clock budget (rerun resumes from work/ckpt/last.pt)
+#   TRAIN_MINUTES=85   training wall-clock budget (rerun resumes from work/ckpt/last.pt)
 #   N_SYNTH=16000      synthetic training utterances to render
 #   STAGE=all          or one of: setup corpus train export eval fixtures
 #   SKIP_SETUP=1       skip apt checks
@@ -15,7 +15,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 cd "$HERE"
 PY=/usr/bin/python3
-TRAIN_MINUTES="${TRAIN_MINUTES:-95}"
+TRAIN_MINUTES="${TRAIN_MINUTES:-85}"
 N_SYNTH="${N_SYNTH:-16000}"
 STAGE="${STAGE:-all}"
 CKPT_DIR="${CKPT_DIR:-$HERE/work/ckpt}"
