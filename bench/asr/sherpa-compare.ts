@@ -6,7 +6,11 @@
  *   Callscribe: the engine's streaming path (features, dynamic batcher, cache-aware windows, greedy CTC)
  *   one prompt at a time with max batch 1, then every prompt at once with max batch 32;
  *   sherpa-onnx: OnlineRecognizer (nemoCtc) decode() one stream at a time, then decodeStreams() over
- *   every stream that is ready, until none is.
+ *   every stream that is ready, until none is. Its online recognizer does not set up NeMo features for
+ *   nemoCtc (it keeps its default Kaldi-style fbank), so its transcripts are not the model's.
+ * Whole files, the same network: sherpa-onnx OfflineRecognizer (which does set up NeMo features) on the
+ * whole-utterance graph (model.onnx / model.int8.onnx), decode() one file at a time, then decodeAsync() on
+ * every file at once: its transcripts are what Callscribe's must equal.
  * Then the service path for reference: recognize() (Silero VAD endpointing + streaming), max batch 1 one
  * file at a time and max batch 32 all at once. Prints throughput (audio s / wall s) and whether the
  * transcripts are identical, listing the ones that differ.
@@ -14,7 +18,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { cpus, loadavg } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
 import { pcm16ToFloat32 } from "@callscribe/audio";
 import { pino } from "pino";
@@ -40,8 +44,15 @@ interface SherpaRecognizer {
   decodeStreams(streams: SherpaStream[]): void;
   getResult(stream: SherpaStream): { text: string };
 }
+interface SherpaOfflineRecognizer {
+  createStream(): { acceptWaveform(wave: { samples: Float32Array; sampleRate: number }): void };
+  decode(stream: unknown): void;
+  decodeAsync(stream: unknown): Promise<{ text: string }>;
+  getResult(stream: unknown): { text: string };
+}
 interface SherpaModule {
   OnlineRecognizer: new (config: unknown) => SherpaRecognizer;
+  OfflineRecognizer: new (config: unknown) => SherpaOfflineRecognizer;
 }
 
 const normalise = (text: string) => text.toLowerCase().replace(/\s+/g, " ").trim();
@@ -127,11 +138,13 @@ async function main(): Promise<void> {
     ASR_WORKER: "false",
   });
   const manifest = JSON.parse(readFileSync(join(config.model.dir, "manifest.json"), "utf8")) as {
+    files: Record<string, string>;
     streaming: { files: Record<string, string> };
     sampleRate: number;
     vocabulary?: { file?: string };
   };
   const modelFile = join(config.model.dir, manifest.streaming.files[config.model.precision]!);
+  const wholeFile = join(config.model.dir, manifest.files[config.model.precision]!);
   const tokensFile = join(config.model.dir, manifest.vocabulary?.file ?? "tokens.txt");
   let prompts = heldOutRecordings();
   if (values.limit) prompts = prompts.slice(0, Number(values.limit));
@@ -171,6 +184,31 @@ async function main(): Promise<void> {
     },
     decodingMethod: "greedy_search",
   });
+  const offline = new sherpa.OfflineRecognizer({
+    featConfig: { sampleRate: manifest.sampleRate, featureDim: 80 },
+    modelConfig: {
+      nemoCtc: { model: wholeFile },
+      tokens: tokensFile,
+      numThreads: threads,
+      provider: "cpu",
+      debug: 0,
+    },
+    decodingMethod: "greedy_search",
+  });
+  const offlineOne = (p: RecordedPrompt) => {
+    const stream = offline.createStream();
+    stream.acceptWaveform({ samples: pcm16ToFloat32(p.pcm), sampleRate: 8000 });
+    offline.decode(stream);
+    return offline.getResult(stream).text;
+  };
+  const offlineAll = () =>
+    Promise.all(
+      prompts.map(async (p) => {
+        const stream = offline.createStream();
+        stream.acceptWaveform({ samples: pcm16ToFloat32(p.pcm), sampleRate: 8000 });
+        return (await offline.decodeAsync(stream)).text;
+      }),
+    );
   const sherpaStream = (p: RecordedPrompt) => {
     const stream = recognizer.createStream();
     stream.acceptWaveform({ samples: pcm16ToFloat32(p.pcm), sampleRate: 8000 });
@@ -199,6 +237,7 @@ async function main(): Promise<void> {
   await streamedTexts(model, single, warm, false);
   await streamedTexts(model, shared, warm, true);
   warm.forEach(sherpaOne);
+  warm.forEach(offlineOne);
 
   const runs = [
     {
@@ -216,6 +255,14 @@ async function main(): Promise<void> {
     {
       name: "sherpa-onnx OnlineRecognizer decodeStreams(), all streams at once",
       ...(await timed(async () => sherpaAll())),
+    },
+    {
+      name: `sherpa-onnx OfflineRecognizer decode() on ${basename(wholeFile)}, one file at a time`,
+      ...(await timed(async () => prompts.map(offlineOne))),
+    },
+    {
+      name: `sherpa-onnx OfflineRecognizer decodeAsync() on ${basename(wholeFile)}, all files at once`,
+      ...(await timed(offlineAll)),
     },
     {
       name: "Callscribe recognize() (VAD + streaming), batch 1, one file at a time",
@@ -249,21 +296,24 @@ async function main(): Promise<void> {
 
   const ours = runs[0]!.value;
   const oursBatched = runs[1]!.value;
-  const theirs = runs[2]!.value;
-  const theirsBatched = runs[3]!.value;
-  const sherpaBatchDiffers = theirs.filter((t, i) => normalise(t) !== normalise(theirsBatched[i]!)).length;
+  const online = runs[2]!.value;
+  const theirs = runs[4]!.value;
+  const same = (a: string[], b: string[]) => a.filter((t, i) => normalise(t) === normalise(b[i]!)).length;
   const differing = prompts
     .map((p, i) => ({ p, ours: ours[i]!, theirs: theirs[i]! }))
     .filter((d) => normalise(d.ours) !== normalise(d.theirs));
-  const batchDiffers = ours.filter((t, i) => normalise(t) !== normalise(oursBatched[i]!)).length;
+  const n = prompts.length;
   console.log(
-    `\nidentical transcripts (Callscribe batch 1 vs sherpa-onnx): ${prompts.length - differing.length} of ${prompts.length}`,
+    `\nidentical transcripts (Callscribe streaming batch 1 vs sherpa-onnx OfflineRecognizer): ${n - differing.length} of ${n}`,
   );
   console.log(
-    `identical transcripts (Callscribe batch 1 vs batched): ${prompts.length - batchDiffers} of ${prompts.length}`,
+    `identical transcripts (Callscribe streaming batch 1 vs batched): ${same(ours, oursBatched)} of ${n}`,
   );
   console.log(
-    `identical transcripts (sherpa-onnx one at a time vs decodeStreams): ${prompts.length - sherpaBatchDiffers} of ${prompts.length}`,
+    `identical transcripts (sherpa-onnx OnlineRecognizer one at a time vs decodeStreams): ${same(online, runs[3]!.value)} of ${n}`,
+  );
+  console.log(
+    `identical transcripts (sherpa-onnx OnlineRecognizer vs its OfflineRecognizer): ${same(online, theirs)} of ${n}`,
   );
   for (const d of differing) {
     console.log(

@@ -1,7 +1,9 @@
 // Optional cross-check: decode the held-out real prompts with sherpa-onnx-node (its own fbank for NeMo CTC
-// models) and compare with the onnxruntime-node results of eval.py (work/eval/hyps_real_fp32.json, which used
-// this recipe's Python features). The streaming graph goes through sherpa's OnlineRecognizer, the whole-utterance
-// graph through its OfflineRecognizer.
+// models) and compare with the onnxruntime-node results of eval.py (work/eval/hyps_real_fp32.json: the graph
+// Callscribe runs, on this recipe's Python features). By default sherpa's OfflineRecognizer decodes model.onnx,
+// the whole-utterance graph of the same network (its OnlineRecognizer does not set up NeMo features: it uses its
+// default Kaldi-style fbank, so it hears a NeMo model differently). A streaming file given as the argument goes
+// through the OnlineRecognizer.
 // usage: node check_sherpa.mjs [model file]   (sherpa-onnx-node from repo node_modules or $SHERPA_ONNX_NODE_PATH)
 import { readFileSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -14,8 +16,7 @@ const require = createRequire(path.join(root, 'package.json'));
 let sherpa;
 try { sherpa = require('sherpa-onnx-node'); } catch { sherpa = require(process.env.SHERPA_ONNX_NODE_PATH); }
 const modelDir = path.join(root, 'models', 'asr-en-telephony');
-const streamingFile = path.join(modelDir, 'model.streaming.onnx');
-const model = process.argv[2] || (existsSync(streamingFile) ? streamingFile : path.join(modelDir, 'model.onnx'));
+const model = process.argv[2] || path.join(modelDir, 'model.onnx');
 const online = path.basename(model).includes('streaming');
 const config = {
   featConfig: { sampleRate: 8000, featureDim: 80 },
@@ -23,11 +24,7 @@ const config = {
   decodingMethod: 'greedy_search',
 };
 const rec = online ? new sherpa.OnlineRecognizer(config) : new sherpa.OfflineRecognizer(config);
-const hypsFile = {
-  'model.streaming.onnx': 'fp32', 'model.streaming.int8.onnx': 'int8',
-  'model.onnx': existsSync(streamingFile) ? 'wholeUtteranceFp32' : 'fp32',
-  'model.int8.onnx': existsSync(streamingFile) ? 'wholeUtteranceInt8' : 'int8',
-}[path.basename(model)];
+const hypsFile = path.basename(model).includes('int8') ? 'int8' : 'fp32';
 const names = readFileSync(path.join(here, 'heldout_real.txt'), 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
 const ref = JSON.parse(readFileSync(path.join(here, 'work', 'eval', `hyps_real_${hypsFile}.json`), 'utf8'));
 const ortHyp = Object.fromEntries(ref.hyps.map((h) => [h.id, h.hyp]));

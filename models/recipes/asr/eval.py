@@ -165,7 +165,7 @@ def main():
     if "sherpaOnnxCrossCheck" in results:
         man["provenance"]["heldOut"]["sherpaOnnxCrossCheck"] = {
             **results["sherpaOnnxCrossCheck"],
-            "note": "sherpa-onnx-node (nemoCtc, featConfig sampleRate 8000, its own kaldi-native-fbank features) vs this recipe's features + onnxruntime-node, greedy transcripts compared"}
+            "note": "sherpa-onnx-node OfflineRecognizer (nemoCtc, featConfig sampleRate 8000, its own kaldi-native-fbank features) on the whole-utterance graph vs this recipe's features + onnxruntime-node on the graph Callscribe runs (fp32), greedy transcripts compared"}
     with open(mpath, "w", encoding="utf-8") as f:
         json.dump(man, f, indent=2, ensure_ascii=False)
         f.write("\n")
@@ -207,7 +207,8 @@ def write_readme(man, res):
     f = man["features"]
     sc = res.get("sherpaOnnxCrossCheck")
     sherpa_line = (f"Cross-check: `sherpa-onnx-node` ({sc['recognizer']}, `nemoCtc`, its own feature extractor) on `{sc['model']}` produced identical "
-                   f"transcripts to this table's pipeline for {sc['identicalTranscripts']} of {sc['prompts']} held-out real prompts."
+                   f"transcripts to this table's FP32 streaming pipeline for {sc['identicalTranscripts']} of {sc['prompts']} held-out real prompts. "
+                   f"(Its OnlineRecognizer does not set up NeMo features for `nemoCtc` models, so it cannot stand in for the streaming graph.)"
                    if sc else "")
     ex = "\n".join(f"| {e['ref']} | {e['hyp']} |" for e in S["real"].get("examples", []))
     text = f"""# asr-en-telephony

@@ -97,37 +97,34 @@ export function cerBound(precision: "fp32" | "int8"): number {
   return reported / 100 + 0.25;
 }
 
-interface SherpaStream {
-  acceptWaveform(wave: { samples: Float32Array; sampleRate: number }): void;
-  inputFinished(): void;
-}
 interface SherpaRecognizer {
-  createStream(): SherpaStream;
-  isReady(stream: SherpaStream): boolean;
-  decode(stream: SherpaStream): void;
-  getResult(stream: SherpaStream): { text: string };
+  createStream(): { acceptWaveform(wave: { samples: Float32Array; sampleRate: number }): void };
+  decode(stream: unknown): void;
+  getResult(stream: unknown): { text: string };
 }
 
 const sherpaRecognizers = new Map<string, SherpaRecognizer>();
 
 /**
  * What the model itself says for a whole recording: sherpa-onnx-node (an independent implementation of
- * the same features, cache-aware streaming and greedy CTC decoding) on the streaming graph the service runs.
+ * the same features and greedy CTC decoding) on the model's whole-utterance graph, the same network the
+ * service streams with. (sherpa-onnx's online recognizer does not set up NeMo features, so it cannot be
+ * the reference for the streaming graph.)
  */
 export function modelSays(pcm: Int16Array, precision: "fp32" | "int8"): string {
   let recognizer = sherpaRecognizers.get(precision);
   if (!recognizer) {
     const manifest = JSON.parse(readFileSync(join(modelDir, "manifest.json"), "utf8")) as {
       sampleRate: number;
-      streaming: { files: Record<string, string> };
+      files: Record<string, string>;
     };
     const sherpa = createRequire(import.meta.url)("sherpa-onnx-node") as {
-      OnlineRecognizer: new (config: unknown) => SherpaRecognizer;
+      OfflineRecognizer: new (config: unknown) => SherpaRecognizer;
     };
-    recognizer = new sherpa.OnlineRecognizer({
+    recognizer = new sherpa.OfflineRecognizer({
       featConfig: { sampleRate: manifest.sampleRate, featureDim: 80 },
       modelConfig: {
-        nemoCtc: { model: join(modelDir, manifest.streaming.files[precision]!) },
+        nemoCtc: { model: join(modelDir, manifest.files[precision]!) },
         tokens: join(modelDir, "tokens.txt"),
         numThreads: 1,
         provider: "cpu",
@@ -139,8 +136,7 @@ export function modelSays(pcm: Int16Array, precision: "fp32" | "int8"): string {
   }
   const stream = recognizer.createStream();
   stream.acceptWaveform({ samples: pcm16ToFloat32(pcm), sampleRate: 8000 });
-  stream.inputFinished();
-  while (recognizer.isReady(stream)) recognizer.decode(stream);
+  recognizer.decode(stream);
   return normalise(recognizer.getResult(stream).text);
 }
 

@@ -118,11 +118,15 @@ async function publishFrames(
   from: number,
   to: number,
   flagLast = true,
+  /** Publish as a live call would (100 ms of frames every 100 ms) instead of as fast as possible. */
+  live = false,
 ): Promise<void> {
   const total = Math.ceil(pcm.length / frameSamples);
-  for (let start = from; start < Math.min(to, total); start += 50) {
+  const step = live ? 5 : 50;
+  for (let start = from; start < Math.min(to, total); start += step) {
+    if (live && start > from) await new Promise((resolve) => setTimeout(resolve, step * 20));
     const batch = [];
-    for (let seq = start; seq < Math.min(start + 50, to, total); seq++) {
+    for (let seq = start; seq < Math.min(start + step, to, total); seq++) {
       const frame = pcm.subarray(seq * frameSamples, (seq + 1) * frameSamples);
       batch.push(
         publisher.js.publish(subjects.audio(callId, leg), pcm16ToBytes(frame), {
@@ -206,7 +210,8 @@ describe("JetStream worker", () => {
     const frames = Math.ceil(pcm.length / frameSamples);
     const agentFrames = Math.ceil(agentPcm.length / frameSamples);
     await publishCallStarted(callId, ["caller", "agent"]);
-    await publishFrames(callId, "caller", pcm, 0, frames);
+    // The caller's leg arrives live, so partial results come while its utterance is still open.
+    await publishFrames(callId, "caller", pcm, 0, frames, true, true);
     // The agent leg's last frame carries no flag: only call.ended's lastSeq says where it ends.
     await publishFrames(callId, "agent", agentPcm, 0, agentFrames, false);
     await publishCallEnded(callId, { caller: frames - 1, agent: agentFrames - 1 });
