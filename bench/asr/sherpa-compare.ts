@@ -12,7 +12,8 @@
  * whole-utterance graph (model.onnx / model.int8.onnx), decode() one file at a time, then decodeAsync() on
  * every file at once: its transcripts are what Callscribe's must equal.
  * Then the service path for reference: recognize() (Silero VAD endpointing + streaming), max batch 1 one
- * file at a time and max batch 32 all at once. Prints throughput (audio s / wall s) and whether the
+ * file at a time and max batch 32 all at once. Prints throughput (audio s per wall s and per CPU s of this
+ * process, all threads) and whether the
  * transcripts are identical, listing the ones that differ.
  */
 import { readFileSync } from "node:fs";
@@ -72,10 +73,17 @@ function wordErrors(reference: string, hypothesis: string): { errors: number; wo
   return { errors: prev[hyp.length]!, words: ref.length };
 }
 
-async function timed<T>(run: () => Promise<T>): Promise<{ value: T; seconds: number }> {
+/** Wall time and this process's CPU time (every thread: the event loop and onnxruntime's pools). */
+async function timed<T>(run: () => Promise<T>): Promise<{ value: T; seconds: number; cpuSeconds: number }> {
+  const cpu = process.cpuUsage();
   const start = process.hrtime.bigint();
   const value = await run();
-  return { value, seconds: Number(process.hrtime.bigint() - start) / 1e9 };
+  const used = process.cpuUsage(cpu);
+  return {
+    value,
+    seconds: Number(process.hrtime.bigint() - start) / 1e9,
+    cpuSeconds: (used.user + used.system) / 1e6,
+  };
 }
 
 async function callscribeTexts(
@@ -275,8 +283,8 @@ async function main(): Promise<void> {
   ];
   const batchStats = batched.stats();
 
-  console.log("| decoder | wall s | audio s / wall s | WER vs reference |");
-  console.log("|---|---|---|---|");
+  console.log("| decoder | wall s | audio s / wall s | CPU s | audio s / CPU s | WER vs reference |");
+  console.log("|---|---|---|---|---|---|");
   for (const run of runs) {
     let errors = 0;
     let words = 0;
@@ -286,7 +294,7 @@ async function main(): Promise<void> {
       words += e.words;
     });
     console.log(
-      `| ${run.name} | ${run.seconds.toFixed(2)} | ${(audioSeconds / run.seconds).toFixed(1)} | ${((100 * errors) / words).toFixed(1)}% |`,
+      `| ${run.name} | ${run.seconds.toFixed(2)} | ${(audioSeconds / run.seconds).toFixed(1)} | ${run.cpuSeconds.toFixed(2)} | ${(audioSeconds / run.cpuSeconds).toFixed(1)} | ${((100 * errors) / words).toFixed(1)}% |`,
     );
   }
   console.log(
