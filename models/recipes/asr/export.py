@@ -217,7 +217,7 @@ def main():
     ap.add_argument("--ckpt", default=os.path.join(HERE, "work", "ckpt", "last.pt"))
     ap.add_argument("--out", default=OUT_DEFAULT)
     ap.add_argument("--int8-depthwise", type=int, default=1, help="also quantize depthwise conv weights")
-    ap.add_argument("--version", default="1.0.0")
+    ap.add_argument("--version", default="2.0.0")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     ck = torch.load(a.ckpt, map_location="cpu")
