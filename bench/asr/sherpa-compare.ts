@@ -181,28 +181,14 @@ async function main(): Promise<void> {
   const shared = new DynamicBatcher({ model, maxBatch: 32, maxWaitMs: 0, logger });
 
   const sherpa = createRequire(import.meta.url)("sherpa-onnx-node") as SherpaModule;
-  const recognizer = new sherpa.OnlineRecognizer({
+  // The same settings for both recognizers: sherpa-onnx's NeMo CTC model config on one file or the other.
+  const recognizerConfig = (model: string) => ({
     featConfig: { sampleRate: manifest.sampleRate, featureDim: 80 },
-    modelConfig: {
-      nemoCtc: { model: modelFile },
-      tokens: tokensFile,
-      numThreads: threads,
-      provider: "cpu",
-      debug: 0,
-    },
+    modelConfig: { nemoCtc: { model }, tokens: tokensFile, numThreads: threads, provider: "cpu", debug: 0 },
     decodingMethod: "greedy_search",
   });
-  const offline = new sherpa.OfflineRecognizer({
-    featConfig: { sampleRate: manifest.sampleRate, featureDim: 80 },
-    modelConfig: {
-      nemoCtc: { model: wholeFile },
-      tokens: tokensFile,
-      numThreads: threads,
-      provider: "cpu",
-      debug: 0,
-    },
-    decodingMethod: "greedy_search",
-  });
+  const recognizer = new sherpa.OnlineRecognizer(recognizerConfig(modelFile));
+  const offline = new sherpa.OfflineRecognizer(recognizerConfig(wholeFile));
   const offlineOne = (p: RecordedPrompt) => {
     const stream = offline.createStream();
     stream.acceptWaveform({ samples: pcm16ToFloat32(p.pcm), sampleRate: 8000 });
