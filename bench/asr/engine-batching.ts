@@ -7,28 +7,21 @@
  * each setting produced, to show what batching buys onnxruntime itself on this CPU.
  */
 import { Recognizer } from "../../services/asr/src/engine/engine.ts";
-import { loadAsrModel, loadVad } from "../../services/asr/src/engine/index.ts";
-import type { AcousticModel } from "../../services/asr/src/engine/model/acoustic-model.ts";
+import { loadVad } from "../../services/asr/src/engine/index.ts";
 import {
   driveStreams,
-  heldOutStreams,
+  loadBenchModel,
   logger,
   machine,
   median,
-  modelDir,
   replayPasses,
+  streamingBenchSetup,
   table,
   type PassShape,
 } from "./engine-support.ts";
 
-const streams = Number(process.argv[2] ?? 64);
-const seconds = Number(process.argv[3] ?? 10);
-const rounds = Number(process.argv[4] ?? 3);
-const chunkMs = 240;
-const intraOpThreads = 2;
-
-const signals = await heldOutStreams(streams, seconds);
-const audioSeconds = streams * seconds;
+const { streams, seconds, rounds, chunkMs, intraOpThreads, signals, audioSeconds } =
+  await streamingBenchSetup();
 const vad = await loadVad({ provider: "cpu", logger });
 const rows: Array<Array<string | number>> = [];
 
@@ -38,13 +31,7 @@ console.log(
 );
 console.log(`machine: ${machine()}`);
 for (const precision of ["fp32", "int8"] as const) {
-  const model = (await loadAsrModel({
-    dir: modelDir,
-    provider: "cpu",
-    precision,
-    intraOpThreads,
-    logger,
-  })) as AcousticModel;
+  const model = await loadBenchModel(precision, intraOpThreads);
   const runs: Record<
     number,
     Array<{ rate: number; batches: number; mean: number; partials: number; finals: number }>

@@ -10,28 +10,21 @@
  * CPU time (all threads), which a concurrent job disturbs less.
  */
 import { Recognizer } from "../../services/asr/src/engine/engine.ts";
-import { loadAsrModel, loadVad } from "../../services/asr/src/engine/index.ts";
-import type { AcousticModel } from "../../services/asr/src/engine/model/acoustic-model.ts";
+import { loadVad } from "../../services/asr/src/engine/index.ts";
 import { SileroVad, VadState } from "../../services/asr/src/engine/vad/silero.ts";
 import {
   driveStreams,
-  heldOutStreams,
+  loadBenchModel,
   logger,
   machine,
   median,
-  modelDir,
   replayPasses,
+  streamingBenchSetup,
   table,
 } from "./engine-support.ts";
 
-const streams = Number(process.argv[2] ?? 64);
-const seconds = Number(process.argv[3] ?? 10);
-const rounds = Number(process.argv[4] ?? 3);
-const chunkMs = 240;
-const intraOpThreads = 2;
-
-const signals = await heldOutStreams(streams, seconds);
-const audioSeconds = streams * seconds;
+const { streams, seconds, rounds, chunkMs, intraOpThreads, signals, audioSeconds } =
+  await streamingBenchSetup();
 const vad = (await loadVad({ provider: "cpu", logger })) as SileroVad;
 const rows: Array<Array<string | number>> = [];
 const cpuMs = (u: NodeJS.CpuUsage): number => (u.user + u.system) / 1000;
@@ -50,13 +43,7 @@ console.log(
 );
 console.log(`machine: ${machine()}`);
 for (const precision of ["fp32", "int8"] as const) {
-  const model = (await loadAsrModel({
-    dir: modelDir,
-    provider: "cpu",
-    precision,
-    intraOpThreads,
-    logger,
-  })) as AcousticModel;
+  const model = await loadBenchModel(precision, intraOpThreads);
   const results: Array<{
     engine: { wall: number; cpu: number };
     asr: { wall: number; cpu: number };

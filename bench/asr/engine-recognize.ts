@@ -10,8 +10,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { readWavFile } from "@callscribe/audio";
 import { Recognizer } from "../../services/asr/src/engine/engine.ts";
-import { loadAsrModel, loadVad } from "../../services/asr/src/engine/index.ts";
-import { logger, machine, modelDir, repoRoot, table } from "./engine-support.ts";
+import { loadVad } from "../../services/asr/src/engine/index.ts";
+import { loadBenchModel, logger, machine, repoRoot, table } from "./engine-support.ts";
 
 const names = readFileSync(join(repoRoot, "models/recipes/asr/heldout_real.txt"), "utf8")
   .split("\n")
@@ -28,7 +28,7 @@ console.log(
 );
 console.log(`machine: ${machine()}`);
 for (const precision of ["fp32", "int8"] as const) {
-  const model = await loadAsrModel({ dir: modelDir, provider: "cpu", precision, intraOpThreads: 2, logger });
+  const model = await loadBenchModel(precision);
   let reference: string[] | null = null;
   for (const finalsOnlyChunkMs of [240, 4000]) {
     for (const maxBatch of [1, 32]) {

@@ -7,6 +7,7 @@ import { pino } from "pino";
 import { readWavFile } from "@callscribe/audio";
 import * as ort from "onnxruntime-node";
 import type { Recognizer } from "../../services/asr/src/engine/engine.ts";
+import { loadAsrModel } from "../../services/asr/src/engine/index.ts";
 import type { AcousticModel } from "../../services/asr/src/engine/model/acoustic-model.ts";
 
 export const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
@@ -150,4 +151,42 @@ export async function replayPasses(model: AcousticModel, shapes: readonly PassSh
     await model.session.run(feeds);
   }
   return performance.now() - started;
+}
+
+/**
+ * What the saturating-stream benchmarks share: `[streams=64] [secondsPerStream=10] [rounds=3]` from the
+ * command line, the engine's chunk and thread settings, and the streams of held-out speech.
+ */
+export async function streamingBenchSetup(): Promise<{
+  streams: number;
+  seconds: number;
+  rounds: number;
+  chunkMs: number;
+  intraOpThreads: number;
+  signals: Int16Array[];
+  audioSeconds: number;
+}> {
+  const streams = Number(process.argv[2] ?? 64);
+  const seconds = Number(process.argv[3] ?? 10);
+  const rounds = Number(process.argv[4] ?? 3);
+  return {
+    streams,
+    seconds,
+    rounds,
+    chunkMs: 240,
+    intraOpThreads: 2,
+    signals: await heldOutStreams(streams, seconds),
+    audioSeconds: streams * seconds,
+  };
+}
+
+/** The committed model on the CPU at one precision (the engine's own class, for its batcher and session). */
+export async function loadBenchModel(precision: "fp32" | "int8", intraOpThreads = 2): Promise<AcousticModel> {
+  return (await loadAsrModel({
+    dir: modelDir,
+    provider: "cpu",
+    precision,
+    intraOpThreads,
+    logger,
+  })) as AcousticModel;
 }
