@@ -1,7 +1,6 @@
 import * as grpc from "@grpc/grpc-js";
 import { encodeMulaw, encodeWav, pcm16ToBytes } from "@callscribe/audio";
 import type { RecognitionConfig, RecognizerClient, StreamingRecognizeRequest } from "@callscribe/proto";
-import { service as healthService } from "grpc-health-check";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -21,6 +20,7 @@ import {
   silentLogger,
   testConfig,
   expectRecognised,
+  healthStatuses,
   promptsWithSpeech,
   type Prompt,
 } from "./support.ts";
@@ -74,26 +74,10 @@ afterAll(async () => {
 
 describe("Recognizer over gRPC", () => {
   it("reports SERVING on grpc.health.v1", async () => {
-    const Health = grpc.makeGenericClientConstructor(healthService, "Health");
-    const health = new Health(
-      `127.0.0.1:${service.grpcPort}`,
-      grpc.credentials.createInsecure(),
-    ) as unknown as grpc.Client & {
-      check(
-        req: { service: string },
-        cb: (err: grpc.ServiceError | null, res: { status: string }) => void,
-      ): void;
-    };
-    try {
-      for (const name of ["", "callscribe.asr.v1.Recognizer"]) {
-        const reply = await new Promise<{ status: string }>((resolve, reject) =>
-          health.check({ service: name }, (err, res) => (err ? reject(err) : resolve(res))),
-        );
-        expect(reply.status).toBe("SERVING");
-      }
-    } finally {
-      health.close();
-    }
+    expect(await healthStatuses(service.grpcPort, ["", "callscribe.asr.v1.Recognizer"])).toEqual([
+      "SERVING",
+      "SERVING",
+    ]);
   });
 
   it("lists the served model", async () => {

@@ -1,12 +1,10 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { join } from "node:path";
-import * as grpc from "@grpc/grpc-js";
-import { service as healthService } from "grpc-health-check";
 import { describe, expect, it } from "vitest";
 import { connectMessaging } from "@callscribe/messaging";
 import { pino } from "pino";
 import { testNatsUrl, uniqueCallId } from "../../support/infra.ts";
-import { modelDir, repoRoot } from "./support.ts";
+import { healthStatuses, modelDir, repoRoot } from "./support.ts";
 
 const tsx = join(repoRoot, "node_modules/.bin/tsx");
 const main = join(repoRoot, "services/asr/src/main.ts");
@@ -59,21 +57,7 @@ describe("asr main.ts", () => {
     try {
       const ready = await waitForLine(lines, "asr service ready");
       const port = ready.grpcPort as number;
-      const Health = grpc.makeGenericClientConstructor(healthService, "Health");
-      const health = new Health(
-        `127.0.0.1:${port}`,
-        grpc.credentials.createInsecure(),
-      ) as unknown as grpc.Client & {
-        check(
-          req: { service: string },
-          cb: (err: grpc.ServiceError | null, res: { status: string }) => void,
-        ): void;
-      };
-      const reply = await new Promise<{ status: string }>((resolve, reject) =>
-        health.check({ service: "" }, (err, res) => (err ? reject(err) : resolve(res))),
-      );
-      health.close();
-      expect(reply.status).toBe("SERVING");
+      expect(await healthStatuses(port, [""])).toEqual(["SERVING"]);
       const ops = await fetch(`http://127.0.0.1:${ready.opsPort as number}/readyz`);
       expect(ops.status).toBe(200);
       child.kill("SIGTERM");

@@ -3,6 +3,7 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
+import { service as healthService } from "grpc-health-check";
 import { parseWav, pcm16ToBytes, pcm16ToFloat32 } from "@callscribe/audio";
 import { asrProto, type RecognizerClient } from "@callscribe/proto";
 import { pino } from "pino";
@@ -216,4 +217,30 @@ export function chunkBytes(pcm: Int16Array, sampleRate: number, ms: number): Buf
     chunks.push(Buffer.from(pcm16ToBytes(part)));
   }
   return chunks;
+}
+
+/** grpc.health.v1 Check against a server on 127.0.0.1:`port`, for each named service; returns their statuses. */
+export async function healthStatuses(port: number, services: readonly string[]): Promise<string[]> {
+  const Health = grpc.makeGenericClientConstructor(healthService, "Health");
+  const health = new Health(
+    `127.0.0.1:${port}`,
+    grpc.credentials.createInsecure(),
+  ) as unknown as grpc.Client & {
+    check(
+      req: { service: string },
+      cb: (err: grpc.ServiceError | null, res: { status: string }) => void,
+    ): void;
+  };
+  try {
+    const statuses: string[] = [];
+    for (const name of services) {
+      const reply = await new Promise<{ status: string }>((resolve, reject) =>
+        health.check({ service: name }, (err, res) => (err ? reject(err) : resolve(res))),
+      );
+      statuses.push(reply.status);
+    }
+    return statuses;
+  } finally {
+    health.close();
+  }
 }
