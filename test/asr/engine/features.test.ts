@@ -6,8 +6,8 @@ import {
   FbankExtractor,
   FeatureStream,
   computeFbank,
+  melBankFor,
 } from "../../../services/asr/src/engine/features/fbank.ts";
-import { createMelBank } from "../../../services/asr/src/engine/features/mel.ts";
 import { Manifest } from "../../../services/asr/src/engine/model/manifest.ts";
 import { resolveFeatures } from "../../../services/asr/src/engine/model/load.ts";
 import { fixturePcm, fixturesDir, modelDir } from "./support.ts";
@@ -59,15 +59,7 @@ describe("log-mel features from the manifest", () => {
   it("use the reference mel filterbank", () => {
     const [bins, mels] = reference.melFilterbank.shape;
     const want = f32(reference.melFilterbank.file);
-    const bank = createMelBank({
-      sampleRate: config.sampleRate,
-      nFft: config.nFft,
-      bins: config.dim,
-      lowHz: config.melLowHz,
-      highHz: config.melHighHz,
-      scale: config.melScale,
-      norm: config.melNorm,
-    });
+    const bank = melBankFor(config);
     let max = 0;
     for (let k = 0; k < bins; k++) {
       for (let b = 0; b < mels; b++) {

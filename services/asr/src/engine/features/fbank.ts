@@ -36,6 +36,19 @@ export function frameStart(config: FbankConfig, frame: number): number {
   return frame * config.frameShift + Math.floor(config.frameShift / 2) - Math.floor(config.frameLength / 2);
 }
 
+/** The mel filterbank these settings describe. */
+export function melBankFor(config: FbankConfig): MelBank {
+  return createMelBank({
+    sampleRate: config.sampleRate,
+    nFft: config.nFft,
+    bins: config.dim,
+    lowHz: config.melLowHz,
+    highHz: config.melHighHz,
+    scale: config.melScale,
+    norm: config.melNorm,
+  });
+}
+
 function windowFunction(config: FbankConfig): Float64Array {
   const n = config.frameLength;
   const w = new Float64Array(n);
@@ -82,15 +95,7 @@ export class FbankExtractor {
     this.config = config;
     this.#fft = new RealFft(config.nFft);
     this.#window = windowFunction(config);
-    this.#mel = createMelBank({
-      sampleRate: config.sampleRate,
-      nFft: config.nFft,
-      bins: config.dim,
-      lowHz: config.melLowHz,
-      highHz: config.melHighHz,
-      scale: config.melScale,
-      norm: config.melNorm,
-    });
+    this.#mel = melBankFor(config);
     this.#frame = new Float64Array(config.nFft);
     this.#power = new Float64Array(config.nFft / 2 + 1);
   }
