@@ -8,7 +8,6 @@ import {
   connectMessaging,
   decodeEvent,
   encodeEvent,
-  ensureStreams,
   frameHeaders,
   frameMsgId,
   subjects,
@@ -25,7 +24,7 @@ import {
   type AsrService,
   type LoadedRecognizer,
 } from "../../../services/asr/src/asr.ts";
-import { testNatsUrl, uniqueCallId } from "../../support/infra.ts";
+import { connectTestStreams, testNatsUrl, uniqueCallId } from "../../support/infra.ts";
 import {
   concatPcm,
   heldOutPrompts,
@@ -49,12 +48,7 @@ const services: { service: AsrService; messaging: Messaging }[] = [];
 
 beforeAll(async () => {
   loaded = await loadRecognizer(testConfig(), { logger: silentLogger });
-  publisher = await connectMessaging({
-    servers: [testNatsUrl],
-    name: "asr-worker-test",
-    logger: silentLogger,
-  });
-  await ensureStreams(publisher.jsm);
+  publisher = await connectTestStreams("asr-worker-test");
   prompts = heldOutPrompts();
 });
 

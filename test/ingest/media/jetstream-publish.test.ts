@@ -1,26 +1,15 @@
-import {
-  connectMessaging,
-  ensureStreams,
-  frameHeaders,
-  subjects,
-  type Messaging,
-} from "@callscribe/messaging";
+import { frameHeaders, subjects, type Messaging } from "@callscribe/messaging";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   AsyncJetStreamPublisher,
   type PubAckResult,
 } from "../../../services/ingest/src/media/jetstream-publish.ts";
-import { testNatsUrl, uniqueCallId } from "../../support/infra.ts";
-import { readLegAudio, silentLogger } from "./support.ts";
+import { connectTestStreams, uniqueCallId } from "../../support/infra.ts";
+import { readLegAudio } from "./support.ts";
 
 let m: Messaging;
 beforeAll(async () => {
-  m = await connectMessaging({
-    servers: [testNatsUrl],
-    name: "test-ingest-async-publish",
-    logger: silentLogger,
-  });
-  await ensureStreams(m.jsm);
+  m = await connectTestStreams("test-ingest-async-publish");
 });
 afterAll(async () => {
   await m.drain();

@@ -1,4 +1,4 @@
-import { connectMessaging, ensureStreams, type Messaging } from "@callscribe/messaging";
+import { type Messaging } from "@callscribe/messaging";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   encodeRtp,
@@ -7,7 +7,7 @@ import {
   G722Encoder,
 } from "../../../services/ingest/src/media/index.ts";
 import { synthSignal } from "../../fixtures/ingest/media/g722-vectors.ts";
-import { testNatsUrl } from "../../support/infra.ts";
+import { connectTestStreams } from "../../support/infra.ts";
 import {
   g722,
   metricValue,
@@ -19,7 +19,6 @@ import {
   readLegAudio,
   rtpSender,
   sendPaced,
-  silentLogger,
   startGateway,
   startOneLegCall,
   untilReceived,
@@ -30,8 +29,7 @@ let source: Int16Array;
 let expected: Int16Array;
 
 beforeAll(async () => {
-  m = await connectMessaging({ servers: [testNatsUrl], name: "test-ingest-media", logger: silentLogger });
-  await ensureStreams(m.jsm);
+  m = await connectTestStreams("test-ingest-media");
   source = await promptPcm();
   expected = mulawRoundTrip(source);
 });

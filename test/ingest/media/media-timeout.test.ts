@@ -1,6 +1,6 @@
-import { connectMessaging, ensureStreams, type Messaging } from "@callscribe/messaging";
+import { type Messaging } from "@callscribe/messaging";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testNatsUrl } from "../../support/infra.ts";
+import { connectTestStreams } from "../../support/infra.ts";
 import {
   eventually,
   metricValue,
@@ -11,7 +11,6 @@ import {
   readLegAudio,
   rtpSender,
   sendPaced,
-  silentLogger,
   sleep,
   startGateway,
   startOneLegCall,
@@ -22,12 +21,7 @@ let m: Messaging;
 let source: Int16Array;
 
 beforeAll(async () => {
-  m = await connectMessaging({
-    servers: [testNatsUrl],
-    name: "test-ingest-media-timeout",
-    logger: silentLogger,
-  });
-  await ensureStreams(m.jsm);
+  m = await connectTestStreams("test-ingest-media-timeout");
   source = (await promptPcm()).subarray(0, 160 * 25);
 });
 afterAll(async () => {

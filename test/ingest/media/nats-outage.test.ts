@@ -4,8 +4,9 @@ import { createServer, connect as tcpConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { UnavailableError } from "@callscribe/errors";
-import { connectMessaging, ensureStreams, type Messaging } from "@callscribe/messaging";
+import { type Messaging } from "@callscribe/messaging";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connectTestStreams } from "../../support/infra.ts";
 import {
   callInfo,
   eventually,
@@ -18,7 +19,6 @@ import {
   readLegAudio,
   rtpSender,
   sendPaced,
-  silentLogger,
   startGateway,
   startOneLegCall,
   untilReceived,
@@ -71,12 +71,7 @@ beforeAll(async () => {
   storeDir = mkdtempSync(join(tmpdir(), "ingest-nats-"));
   natsPort = await freePort();
   await startNats();
-  m = await connectMessaging({
-    servers: [`nats://127.0.0.1:${natsPort}`],
-    name: "test-ingest-outage",
-    logger: silentLogger,
-  });
-  await ensureStreams(m.jsm);
+  m = await connectTestStreams("test-ingest-outage", [`nats://127.0.0.1:${natsPort}`]);
   source = await promptPcm();
 });
 

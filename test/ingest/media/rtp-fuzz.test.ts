@@ -1,7 +1,7 @@
-import { connectMessaging, ensureStreams, type Messaging } from "@callscribe/messaging";
+import { type Messaging } from "@callscribe/messaging";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RtpFormatError, encodeRtp, parseRtp } from "../../../services/ingest/src/media/index.ts";
-import { testNatsUrl } from "../../support/infra.ts";
+import { connectTestStreams } from "../../support/infra.ts";
 import {
   eventually,
   metricValue,
@@ -11,7 +11,6 @@ import {
   readLegAudio,
   rtpSender,
   sendPaced,
-  silentLogger,
   startGateway,
   startOneLegCall,
   untilReceived,
@@ -100,8 +99,7 @@ function outcome(bytes: Uint8Array): "ok" | "malformed" {
 
 let m: Messaging;
 beforeAll(async () => {
-  m = await connectMessaging({ servers: [testNatsUrl], name: "test-ingest-fuzz", logger: silentLogger });
-  await ensureStreams(m.jsm);
+  m = await connectTestStreams("test-ingest-fuzz");
 });
 afterAll(async () => {
   await m.drain();
