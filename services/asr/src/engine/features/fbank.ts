@@ -84,7 +84,10 @@ export class FbankExtractor {
   readonly config: FbankConfig;
   readonly #fft: RealFft;
   readonly #window: Float64Array;
-  readonly #mel: MelBank;
+  /** The mel filters packed end to end: filter b weights bins melFirstBin[b]… with melWeights[melStart[b]…melStart[b+1]). */
+  readonly #melWeights: Float64Array;
+  readonly #melStart: Int32Array;
+  readonly #melFirstBin: Int32Array;
   readonly #frame: Float64Array;
   readonly #power: Float64Array;
 
@@ -95,7 +98,12 @@ export class FbankExtractor {
     this.config = config;
     this.#fft = new RealFft(config.nFft);
     this.#window = windowFunction(config);
-    this.#mel = melBankFor(config);
+    const mel = melBankFor(config);
+    this.#melStart = new Int32Array(config.dim + 1);
+    mel.weights.forEach((w, b) => (this.#melStart[b + 1] = this.#melStart[b]! + w.length));
+    this.#melWeights = new Float64Array(this.#melStart[config.dim]!);
+    mel.weights.forEach((w, b) => this.#melWeights.set(w, this.#melStart[b]));
+    this.#melFirstBin = mel.first;
     this.#frame = new Float64Array(config.nFft);
     this.#power = new Float64Array(config.nFft / 2 + 1);
   }
@@ -112,13 +120,20 @@ export class FbankExtractor {
     output: Float32Array,
     outputOffset: number,
   ): void {
-    const { frameLength, preemphasis, sampleScale } = this.config;
+    const { frameLength, preemphasis, sampleScale, removeDcOffset } = this.config;
     const x = this.#frame;
+    const window = this.#window;
     const start = frameStart(this.config, frame);
-    if (start >= 0 && start + frameLength <= total) {
-      // Inside the signal (every frame but the first and last few): a straight copy.
+    if (!removeDcOffset && start >= 0 && start + frameLength <= total) {
+      // Inside the signal (every frame but the first and last few): pre-emphasis and window straight from
+      // the samples, y[i] = (s[i] − p·s[i−1])·w[i] with y[0] = (s[0] − p·s[0])·w[0].
       const from = start - offset;
-      for (let i = 0; i < frameLength; i++) x[i] = samples[from + i]! * sampleScale;
+      let previous = samples[from]! * sampleScale;
+      for (let i = 0; i < frameLength; i++) {
+        const current = samples[from + i]! * sampleScale;
+        x[i] = (current - preemphasis * previous) * window[i]!;
+        previous = current;
+      }
     } else {
       for (let i = 0; i < frameLength; i++) {
         let index = start + i;
@@ -129,27 +144,29 @@ export class FbankExtractor {
         }
         x[i] = index < 0 || index >= total ? 0 : samples[index - offset]! * sampleScale;
       }
+      if (removeDcOffset) {
+        let sum = 0;
+        for (let i = 0; i < frameLength; i++) sum += x[i]!;
+        const mean = sum / frameLength;
+        for (let i = 0; i < frameLength; i++) x[i] = x[i]! - mean;
+      }
+      // Pre-emphasis and window in one backward pass (x[i-1] is still unwindowed when x[i] is done).
+      for (let i = frameLength - 1; i > 0; i--) x[i] = (x[i]! - preemphasis * x[i - 1]!) * window[i]!;
+      x[0] = (x[0]! - preemphasis * x[0]!) * window[0]!;
     }
-    if (this.config.removeDcOffset) {
-      let sum = 0;
-      for (let i = 0; i < frameLength; i++) sum += x[i]!;
-      const mean = sum / frameLength;
-      for (let i = 0; i < frameLength; i++) x[i] = x[i]! - mean;
-    }
-    // Pre-emphasis and window in one backward pass (x[i-1] is still unwindowed when x[i] is done).
-    const window = this.#window;
-    for (let i = frameLength - 1; i > 0; i--) x[i] = (x[i]! - preemphasis * x[i - 1]!) * window[i]!;
-    x[0] = (x[0]! - preemphasis * x[0]!) * window[0]!;
     x.fill(0, frameLength);
     this.#fft.powerSpectrum(x, this.#power);
-    const { first, weights } = this.#mel;
     const power = this.#power;
+    const weights = this.#melWeights;
+    const bounds = this.#melStart;
+    const firstBin = this.#melFirstBin;
     const floor = this.config.logFloor;
-    for (let b = 0; b < weights.length; b++) {
-      const w = weights[b]!;
-      const k0 = first[b]!;
+    const dim = firstBin.length;
+    for (let b = 0; b < dim; b++) {
+      const end = bounds[b + 1]!;
+      let k = firstBin[b]!;
       let energy = 0;
-      for (let j = 0; j < w.length; j++) energy += w[j]! * power[k0 + j]!;
+      for (let j = bounds[b]!; j < end; j++, k++) energy += weights[j]! * power[k]!;
       output[outputOffset + b] = Math.log(energy > floor ? energy : floor);
     }
   }

@@ -17,7 +17,7 @@ function naivePower(x: Float64Array): Float64Array {
 }
 
 describe("RealFft", () => {
-  for (const size of [8, 256, 512]) {
+  for (const size of [4, 8, 16, 256, 512, 1024]) {
     it(`matches a direct DFT at size ${size}`, () => {
       const fft = new RealFft(size);
       const x = new Float64Array(size);

@@ -1,17 +1,22 @@
 /**
- * Power spectrum of a real frame with a radix-2 FFT: the n real samples are packed into an n/2-point
- * complex FFT and split afterwards, so a 256-point frame costs a 128-point transform. Every buffer is
- * allocated once per instance; `powerSpectrum` allocates nothing.
+ * Power spectrum of a real frame: the n real samples are packed into an n/2-point complex FFT, which
+ * runs as radix-4 stages (one radix-2 stage first when log2(n/2) is odd), and split afterwards. A
+ * 256-point frame costs a 128-point transform of four passes over the data instead of seven. Every
+ * buffer is allocated once per instance; `powerSpectrum` allocates nothing.
  */
 export class RealFft {
   readonly size: number;
   readonly #half: number;
-  readonly #re: Float64Array;
-  readonly #im: Float64Array;
+  /** The packed complex signal, interleaved: re, im, re, im, … */
+  readonly #z: Float64Array;
   readonly #bitReversed: Uint32Array;
-  /** Twiddles of the half-size complex FFT, stage by stage: the stage of span s keeps e^{-iπj/s}, j < s, from index s - 1. */
-  readonly #cos: Float64Array;
-  readonly #sin: Float64Array;
+  /** Whether the transform starts with a radix-2 stage (log2(half) odd). */
+  readonly #radix2First: boolean;
+  /**
+   * Twiddles of the radix-4 stages, stage after stage: the stage that combines groups of span s keeps,
+   * for j < s, W^j, W^2j, W^3j with W = e^{-2πi/4s}, as six numbers (re, im each).
+   */
+  readonly #twiddles: Float64Array;
   /** Twiddles of the split step: cos/sin(-2πk/size). */
   readonly #splitCos: Float64Array;
   readonly #splitSin: Float64Array;
@@ -23,8 +28,7 @@ export class RealFft {
     this.size = size;
     const half = size / 2;
     this.#half = half;
-    this.#re = new Float64Array(half);
-    this.#im = new Float64Array(half);
+    this.#z = new Float64Array(2 * half);
     this.#bitReversed = new Uint32Array(half);
     const bits = Math.log2(half);
     for (let i = 0; i < half; i++) {
@@ -32,14 +36,17 @@ export class RealFft {
       for (let b = 0; b < bits; b++) r |= ((i >> b) & 1) << (bits - 1 - b);
       this.#bitReversed[i] = r;
     }
-    this.#cos = new Float64Array(half);
-    this.#sin = new Float64Array(half);
-    for (let span = 1; span < half; span *= 2) {
+    this.#radix2First = bits % 2 === 1;
+    const twiddles: number[] = [];
+    for (let span = this.#radix2First ? 2 : 1; span < half; span *= 4) {
       for (let j = 0; j < span; j++) {
-        this.#cos[span - 1 + j] = Math.cos((-Math.PI * j) / span);
-        this.#sin[span - 1 + j] = Math.sin((-Math.PI * j) / span);
+        const angle = (-2 * Math.PI * j) / (4 * span);
+        twiddles.push(Math.cos(angle), Math.sin(angle));
+        twiddles.push(Math.cos(2 * angle), Math.sin(2 * angle));
+        twiddles.push(Math.cos(3 * angle), Math.sin(3 * angle));
       }
     }
+    this.#twiddles = Float64Array.from(twiddles);
     this.#splitCos = new Float64Array(half + 1);
     this.#splitSin = new Float64Array(half + 1);
     for (let k = 0; k <= half; k++) {
@@ -51,67 +58,125 @@ export class RealFft {
   /** |X[k]|² for k = 0..size/2 of the real signal `input` (length `size`) into `output` (length size/2+1). */
   powerSpectrum(input: Float64Array, output: Float64Array): void {
     const half = this.#half;
-    const re = this.#re;
-    const im = this.#im;
-    for (let i = 0; i < half; i++) {
-      const j = this.#bitReversed[i]!;
-      re[j] = input[2 * i]!;
-      im[j] = input[2 * i + 1]!;
+    const z = this.#z;
+    const reversed = this.#bitReversed;
+    // Complex sample i is input[2i] + i·input[2i+1]; loaded in bit-reversed order.
+    if (this.#radix2First) {
+      // Fused with the span-1 radix-2 stage, whose twiddle is 1.
+      for (let i = 0; i < half; i += 2) {
+        const p = 2 * reversed[i]!;
+        const q = 2 * reversed[i + 1]!;
+        const ar = input[p]!;
+        const ai = input[p + 1]!;
+        const br = input[q]!;
+        const bi = input[q + 1]!;
+        z[2 * i] = ar + br;
+        z[2 * i + 1] = ai + bi;
+        z[2 * i + 2] = ar - br;
+        z[2 * i + 3] = ai - bi;
+      }
+    } else {
+      for (let i = 0; i < half; i++) {
+        const p = 2 * reversed[i]!;
+        z[2 * i] = input[p]!;
+        z[2 * i + 1] = input[p + 1]!;
+      }
     }
-    this.#complexInPlace();
-    // Split the packed transform Z into the spectrum X of the real signal:
-    // X[k] = (Z[k] + conj(Z[half-k])) / 2 - i/2 · W^k · (Z[k] - conj(Z[half-k])), W = e^{-2πi/size}.
-    for (let k = 0; k <= half; k++) {
-      const a = k === half ? 0 : k;
-      const b = k === 0 ? 0 : half - k;
-      const zr = re[a]!;
-      const zi = im[a]!;
-      const cr = re[b]!;
-      const ci = -im[b]!;
-      const evenR = 0.5 * (zr + cr);
-      const evenI = 0.5 * (zi + ci);
-      const diffR = zr - cr;
-      const diffI = zi - ci;
-      // odd = -i/2 · diff
-      const oddR = 0.5 * diffI;
-      const oddI = -0.5 * diffR;
-      const wr = this.#splitCos[k]!;
-      const wi = this.#splitSin[k]!;
-      const xr = evenR + wr * oddR - wi * oddI;
-      const xi = evenI + wr * oddI + wi * oddR;
-      output[k] = xr * xr + xi * xi;
+    this.#radix4Stages();
+    this.#split(output);
+  }
+
+  /**
+   * Each radix-4 stage does the work of two radix-2 stages (spans s and 2s) in one pass: for the four
+   * points a, b, c, d at distance s with B = W^2j·b, C = W^j·c, D = W^3j·d it writes
+   * a + B ± (C + D) to a and c, and (a − B) ∓ i(C − D) to b and d.
+   */
+  #radix4Stages(): void {
+    const half = this.#half;
+    const z = this.#z;
+    const tw = this.#twiddles;
+    let stageTwiddles = 0;
+    for (let span = this.#radix2First ? 2 : 1; span < half; span *= 4) {
+      const step = 2 * span;
+      for (let start = 0; start < half; start += 4 * span) {
+        for (let j = 0, t = stageTwiddles; j < span; j++, t += 6) {
+          const ia = 2 * (start + j);
+          const ib = ia + step;
+          const ic = ib + step;
+          const id = ic + step;
+          const w1r = tw[t]!;
+          const w1i = tw[t + 1]!;
+          const w2r = tw[t + 2]!;
+          const w2i = tw[t + 3]!;
+          const w3r = tw[t + 4]!;
+          const w3i = tw[t + 5]!;
+          const ar = z[ia]!;
+          const ai = z[ia + 1]!;
+          const xr = z[ib]!;
+          const xi = z[ib + 1]!;
+          const yr = z[ic]!;
+          const yi = z[ic + 1]!;
+          const vr = z[id]!;
+          const vi = z[id + 1]!;
+          const bRe = w2r * xr - w2i * xi;
+          const bIm = w2r * xi + w2i * xr;
+          const cRe = w1r * yr - w1i * yi;
+          const cIm = w1r * yi + w1i * yr;
+          const dRe = w3r * vr - w3i * vi;
+          const dIm = w3r * vi + w3i * vr;
+          const sumRe = ar + bRe;
+          const sumIm = ai + bIm;
+          const difRe = ar - bRe;
+          const difIm = ai - bIm;
+          const cdSumRe = cRe + dRe;
+          const cdSumIm = cIm + dIm;
+          const cdDifRe = cRe - dRe;
+          const cdDifIm = cIm - dIm;
+          z[ia] = sumRe + cdSumRe;
+          z[ia + 1] = sumIm + cdSumIm;
+          z[ic] = sumRe - cdSumRe;
+          z[ic + 1] = sumIm - cdSumIm;
+          z[ib] = difRe + cdDifIm;
+          z[ib + 1] = difIm - cdDifRe;
+          z[id] = difRe - cdDifIm;
+          z[id + 1] = difIm + cdDifRe;
+        }
+      }
+      stageTwiddles += 6 * span;
     }
   }
 
-  #complexInPlace(): void {
-    const n = this.#half;
-    const re = this.#re;
-    const im = this.#im;
-    const cos = this.#cos;
-    const sin = this.#sin;
-    // Span 1: the twiddle is 1.
-    for (let p = 0; p < n; p += 2) {
-      const tr = re[p + 1]!;
-      const ti = im[p + 1]!;
-      re[p + 1] = re[p]! - tr;
-      im[p + 1] = im[p]! - ti;
-      re[p] = re[p]! + tr;
-      im[p] = im[p]! + ti;
-    }
-    for (let span = 2; span < n; span *= 2) {
-      for (let start = 0; start < n; start += 2 * span) {
-        for (let j = 0; j < span; j++) {
-          const wr = cos[span - 1 + j]!;
-          const wi = sin[span - 1 + j]!;
-          const p = start + j;
-          const q = p + span;
-          const tr = wr * re[q]! - wi * im[q]!;
-          const ti = wr * im[q]! + wi * re[q]!;
-          re[q] = re[p]! - tr;
-          im[q] = im[p]! - ti;
-          re[p] = re[p]! + tr;
-          im[p] = im[p]! + ti;
-        }
+  /**
+   * Splits the packed transform Z into the power of the real signal's spectrum X, two bins at a time:
+   * with E = Z[k] + conj(Z[half−k]) and O = −i·(Z[k] − conj(Z[half−k])), T = W^k·O (W = e^{−2πi/size}),
+   * X[k] = (E + T)/2 and X[half−k] = conj(E − T)/2, so |X[k]|² = |E + T|²/4 and |X[half−k]|² = |E − T|²/4.
+   */
+  #split(output: Float64Array): void {
+    const half = this.#half;
+    const z = this.#z;
+    const cos = this.#splitCos;
+    const sin = this.#splitSin;
+    for (let k = 0; k <= half / 2; k++) {
+      const m = k === 0 ? 0 : half - k;
+      const zr = z[2 * k]!;
+      const zi = z[2 * k + 1]!;
+      const yr = z[2 * m]!;
+      const yi = z[2 * m + 1]!;
+      const eRe = zr + yr;
+      const eIm = zi - yi;
+      const oRe = zi + yi;
+      const oIm = yr - zr;
+      const wr = cos[k]!;
+      const wi = sin[k]!;
+      const tRe = wr * oRe - wi * oIm;
+      const tIm = wr * oIm + wi * oRe;
+      const pRe = eRe + tRe;
+      const pIm = eIm + tIm;
+      output[k] = 0.25 * (pRe * pRe + pIm * pIm);
+      if (k !== half - k) {
+        const qRe = eRe - tRe;
+        const qIm = eIm - tIm;
+        output[half - k] = 0.25 * (qRe * qRe + qIm * qIm);
       }
     }
   }
