@@ -14,24 +14,27 @@ import {
   logger,
   machine,
   median,
-  replayPasses,
+  bareThreadCounts,
+  loadBareModels,
+  replayBare,
   streamingBenchSetup,
   table,
   type PassShape,
 } from "./engine-support.ts";
 
-const { streams, seconds, rounds, chunkMs, intraOpThreads, signals, audioSeconds } =
-  await streamingBenchSetup();
+const { streams, seconds, rounds, chunkMs, signals, audioSeconds } = await streamingBenchSetup();
 const vad = await loadVad({ provider: "cpu", logger });
 const rows: Array<Array<string | number>> = [];
 
 console.log(
   `engine batching benchmark: ${streams} streams × ${seconds} s of held-out Asterisk prompts, chunk ${chunkMs} ms, ` +
-    `maxWaitMs 10, intra-op threads ${intraOpThreads}, ${rounds} alternating rounds`,
+    `maxWaitMs 10, engine defaults (acoustic model on its inference thread, 1 intra-op thread), ` +
+    `bare replays with ${bareThreadCounts.join(" and ")} intra-op threads (the faster counts), ${rounds} alternating rounds`,
 );
 console.log(`machine: ${machine()}`);
 for (const precision of ["fp32", "int8"] as const) {
-  const model = await loadBenchModel(precision, intraOpThreads);
+  const model = await loadBenchModel(precision);
+  const bareModels = await loadBareModels(precision);
   const runs: Record<
     number,
     Array<{ rate: number; batches: number; mean: number; partials: number; finals: number }>
@@ -72,7 +75,7 @@ for (const precision of ["fp32", "int8"] as const) {
   // onnxruntime alone on the shapes each setting produced (last round): what batching buys the forward pass.
   const bare: Record<number, number> = {};
   for (const maxBatch of [32, 1])
-    bare[maxBatch] = audioSeconds / ((await replayPasses(model, shapes[maxBatch]!)) / 1000);
+    bare[maxBatch] = audioSeconds / ((await replayBare(bareModels, shapes[maxBatch]!)).wall / 1000);
   for (const maxBatch of [32, 1]) {
     const r = runs[maxBatch]!;
     rows.push([
@@ -92,6 +95,7 @@ for (const precision of ["fp32", "int8"] as const) {
     ]);
   }
   await model.close();
+  for (const m of bareModels) await m.close();
 }
 await vad.close();
 console.log();

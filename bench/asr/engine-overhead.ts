@@ -18,13 +18,14 @@ import {
   logger,
   machine,
   median,
-  replayPasses,
+  bareThreadCounts,
+  loadBareModels,
+  replayBare,
   streamingBenchSetup,
   table,
 } from "./engine-support.ts";
 
-const { streams, seconds, rounds, chunkMs, intraOpThreads, signals, audioSeconds } =
-  await streamingBenchSetup();
+const { streams, seconds, rounds, chunkMs, signals, audioSeconds } = await streamingBenchSetup();
 const vad = (await loadVad({ provider: "cpu", logger })) as SileroVad;
 const rows: Array<Array<string | number>> = [];
 const cpuMs = (u: NodeJS.CpuUsage): number => (u.user + u.system) / 1000;
@@ -39,11 +40,13 @@ async function timed(work: () => Promise<void>): Promise<{ wall: number; cpu: nu
 
 console.log(
   `engine overhead benchmark: ${streams} streams × ${seconds} s of held-out Asterisk prompts, maxBatch 32, maxWaitMs 10, ` +
-    `chunk ${chunkMs} ms, VAD window 64 ms, intra-op threads ${intraOpThreads}, ${rounds} rounds`,
+    `chunk ${chunkMs} ms, VAD window 64 ms, engine defaults (acoustic model on its inference thread, 1 intra-op thread; ` +
+    `VAD on the event loop), bare replays with ${bareThreadCounts.join(" and ")} intra-op threads (the faster counts), ${rounds} rounds`,
 );
 console.log(`machine: ${machine()}`);
 for (const precision of ["fp32", "int8"] as const) {
-  const model = await loadBenchModel(precision, intraOpThreads);
+  const model = await loadBenchModel(precision);
+  const bare = await loadBareModels(precision);
   const results: Array<{
     engine: { wall: number; cpu: number };
     asr: { wall: number; cpu: number };
@@ -69,7 +72,7 @@ for (const precision of ["fp32", "int8"] as const) {
     await engine.close();
 
     // Bare replay: the same shapes and lengths (and zero states for a cache-aware graph), nothing but session.run.
-    const asr = await timed(async () => void (await replayPasses(model, shapes)));
+    const asr = await replayBare(bare, shapes);
     const window = SileroVad.windowSamples(8000, 64);
     const samples = Float32Array.from({ length: window }, (_, i) => 0.1 * Math.sin(i * 0.3));
     const states = Array.from({ length: Math.max(...vadBatches) }, () => new VadState());
@@ -91,11 +94,12 @@ for (const precision of ["fp32", "int8"] as const) {
     });
     console.log(
       `  ${precision} round ${round + 1}: engine ${(engineTime.wall / 1000).toFixed(1)} s (${(engineTime.cpu / 1000).toFixed(1)} s CPU), ` +
-        `bare acoustic model ${(asr.wall / 1000).toFixed(1)} s (${(asr.cpu / 1000).toFixed(1)} s CPU), ` +
+        `bare acoustic model ${(asr.wall / 1000).toFixed(1)} s (${(asr.cpu / 1000).toFixed(1)} s CPU, ${asr.threads} thread(s)), ` +
         `bare VAD ${(vadTime.wall / 1000).toFixed(1)} s (${(vadTime.cpu / 1000).toFixed(1)} s CPU, ${vadBatches.length} passes) (${machine()})`,
     );
   }
   await model.close();
+  for (const m of bare) await m.close();
   const by = (f: (r: (typeof results)[0]) => number): string =>
     `${pct(median(results.map(f)))} (${results.map((r) => pct(f(r))).join(" / ")})`;
   rows.push([

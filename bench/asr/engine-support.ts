@@ -155,14 +155,13 @@ export async function replayPasses(model: AcousticModel, shapes: readonly PassSh
 
 /**
  * What the saturating-stream benchmarks share: `[streams=64] [secondsPerStream=10] [rounds=3]` from the
- * command line, the engine's chunk and thread settings, and the streams of held-out speech.
+ * command line, the engine's chunk setting and the streams of held-out speech.
  */
 export async function streamingBenchSetup(): Promise<{
   streams: number;
   seconds: number;
   rounds: number;
   chunkMs: number;
-  intraOpThreads: number;
   signals: Int16Array[];
   audioSeconds: number;
 }> {
@@ -174,19 +173,54 @@ export async function streamingBenchSetup(): Promise<{
     seconds,
     rounds,
     chunkMs: 240,
-    intraOpThreads: 2,
     signals: await heldOutStreams(streams, seconds),
     audioSeconds: streams * seconds,
   };
 }
 
-/** The committed model on the CPU at one precision (the engine's own class, for its batcher and session). */
-export async function loadBenchModel(precision: "fp32" | "int8", intraOpThreads = 2): Promise<AcousticModel> {
+/**
+ * The committed model on the CPU at one precision (the engine's own class, for its batcher and session),
+ * as the engine runs it by default: on its inference thread with one intra-op thread.
+ */
+export async function loadBenchModel(
+  precision: "fp32" | "int8",
+  placement: { inferenceThread?: boolean; intraOpThreads?: number } = {},
+): Promise<AcousticModel> {
   return (await loadAsrModel({
     dir: modelDir,
     provider: "cpu",
     precision,
-    intraOpThreads,
     logger,
+    ...placement,
   })) as AcousticModel;
+}
+
+/** Intra-op thread counts the bare replays try; the faster is the baseline. */
+export const bareThreadCounts = [1, 2] as const;
+
+/**
+ * Bare onnxruntime: sessions on the calling thread (nothing crosses threads), one per intra-op thread
+ * count in bareThreadCounts.
+ */
+export async function loadBareModels(precision: "fp32" | "int8"): Promise<AcousticModel[]> {
+  const models: AcousticModel[] = [];
+  for (const intraOpThreads of bareThreadCounts)
+    models.push(await loadBenchModel(precision, { inferenceThread: false, intraOpThreads }));
+  return models;
+}
+
+/** replayPasses on each bare model; the fastest wall time (ms) and the CPU ms of that replay. */
+export async function replayBare(
+  models: readonly AcousticModel[],
+  shapes: readonly PassShape[],
+): Promise<{ wall: number; cpu: number; threads: number }> {
+  let best = { wall: Infinity, cpu: Infinity, threads: 0 };
+  for (const [i, model] of models.entries()) {
+    const cpu = process.cpuUsage();
+    const wall = await replayPasses(model, shapes);
+    const used = process.cpuUsage(cpu);
+    if (wall < best.wall)
+      best = { wall, cpu: (used.user + used.system) / 1000, threads: bareThreadCounts[i]! };
+  }
+  return best;
 }

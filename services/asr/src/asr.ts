@@ -35,6 +35,7 @@ export async function loadRecognizer(
     precision: config.model.precision,
     deviceId: config.model.deviceId,
     ...(config.model.intraOpThreads !== undefined ? { intraOpThreads: config.model.intraOpThreads } : {}),
+    inferenceThread: config.model.inferenceThread,
     sampleRate: config.model.sampleRate,
     logger: deps.logger,
   });

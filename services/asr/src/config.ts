@@ -18,8 +18,10 @@ const shape = {
     .enum(["cpu", "cuda"], { errorMap: () => ({ message: "must be one of: cpu, cuda" }) })
     .default("cpu"),
   ASR_DEVICE_ID: env.int(0, 0, 64),
-  /** Threads of one onnxruntime session; 0 lets onnxruntime choose (one per core). */
+  /** Intra-op threads of the acoustic model's session; 0: 1 on its inference thread, 2 without one. */
   ASR_INTRA_OP_THREADS: env.int(0, 0, 256),
+  /** Run the acoustic model on a thread of its own, beside the event loop. */
+  ASR_INFERENCE_THREAD: env.bool(true),
   /** Sample rate of a published model folder without manifest.json (NeMo models are 16 kHz). */
   ASR_MODEL_SAMPLE_RATE: z
     .enum(["8000", "16000"], { errorMap: () => ({ message: "must be 8000 or 16000" }) })
@@ -67,6 +69,7 @@ export interface AsrConfig {
     provider: "cpu" | "cuda";
     deviceId: number;
     intraOpThreads: number | undefined;
+    inferenceThread: boolean;
     sampleRate: 8000 | 16000;
   };
   engine: {
@@ -157,6 +160,7 @@ export function loadConfig(environment: Env = process.env): AsrConfig {
       provider: raw.ASR_EXECUTION_PROVIDER,
       deviceId: raw.ASR_DEVICE_ID,
       intraOpThreads: raw.ASR_INTRA_OP_THREADS === 0 ? undefined : raw.ASR_INTRA_OP_THREADS,
+      inferenceThread: raw.ASR_INFERENCE_THREAD,
       sampleRate: raw.ASR_MODEL_SAMPLE_RATE,
     },
     engine: {

@@ -120,9 +120,12 @@ async function streamPrompt(
     onPartial: (update) => partials.push(update.tokens.map((t) => t.id).join(",")),
     captureLogProbs: true,
   });
+  // Paced like live audio: the next packet comes once the model has answered for every whole window
+  // so far (passes run on the model's inference thread, so results never arrive within the same tick).
+  const window = chunkMs / 10 + (model.spec.cacheAware?.lookaheadFrames ?? 0);
   for (let offset = 0; offset < samples.length; offset += 160) {
     utterance.acceptSamples(samples.subarray(offset, offset + 160));
-    if ((offset / 160) % 4 === 0) await new Promise((resolve) => setImmediate(resolve));
+    while (utterance.backlogFrames >= window) await new Promise((resolve) => setTimeout(resolve, 1));
   }
   await utterance.finish();
   const streamed = utterance.capturedLogProbs();

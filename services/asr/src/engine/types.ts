@@ -27,7 +27,7 @@ export interface LoadAsrModelOptions {
   provider: ExecutionProvider;
   precision: Precision;
   deviceId?: number;
-  /** Threads of the onnxruntime session; default 2. */
+  /** Threads of the onnxruntime session; default 1 on an inference thread, 2 without. */
   intraOpThreads?: number;
   /** Sample rate of a published model folder without manifest.json; default 16000. */
   sampleRate?: number;
@@ -36,6 +36,11 @@ export interface LoadAsrModelOptions {
    * one: "streaming" (the default when declared) or "offline" (chunks re-run their receptive field).
    */
   graph?: "streaming" | "offline";
+  /**
+   * Run the session on an inference thread of its own (default true), so forward passes overlap the
+   * event loop's work (features, VAD, decoding, I/O) instead of stopping it.
+   */
+  inferenceThread?: boolean;
   logger: Logger;
 }
 
@@ -47,6 +52,11 @@ export interface LoadVadOptions {
   provider: ExecutionProvider;
   logger: Logger;
   deviceId?: number;
+  /**
+   * Run the VAD on an inference thread of its own (default false: on 2 cores the event loop has room
+   * for it once the acoustic model runs on its own thread, and a third busy thread costs more than it gives).
+   */
+  inferenceThread?: boolean;
 }
 
 export interface EngineOptions {

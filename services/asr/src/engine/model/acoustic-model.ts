@@ -1,5 +1,6 @@
 import type { FbankConfig } from "../features/fbank.ts";
 import type { AsrModel, ModelInfo } from "../types.ts";
+import type { InferenceRunner } from "../inference/inference-thread.ts";
 import { ort } from "./session.ts";
 import type { Vocabulary } from "./vocabulary.ts";
 
@@ -65,17 +66,17 @@ export interface ForwardResult {
 }
 
 /**
- * One ONNX CTC model on one execution provider. forward() is the only place a session runs; callers
- * (the batcher) keep at most one call in flight, since onnxruntime-node runs a session synchronously
- * on the calling thread with its own intra-op pool.
+ * One ONNX CTC model on one execution provider. forward() is the only place its session runs; callers
+ * (the batcher) keep at most one call in flight. The session runs on an inference thread of its own
+ * or, when loaded without one, synchronously on the calling thread.
  */
 export class AcousticModel implements AsrModel {
   readonly info: ModelInfo;
   readonly spec: AcousticModelSpec;
-  readonly session: ort.InferenceSession;
+  readonly session: InferenceRunner;
   #closed = false;
 
-  constructor(info: ModelInfo, spec: AcousticModelSpec, session: ort.InferenceSession) {
+  constructor(info: ModelInfo, spec: AcousticModelSpec, session: InferenceRunner) {
     this.info = info;
     this.spec = spec;
     this.session = session;

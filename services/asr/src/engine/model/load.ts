@@ -18,7 +18,7 @@ import {
   type TensorSpec,
 } from "./manifest.ts";
 import { OnnxParseError, readOnnxMetadata } from "./onnx-metadata.ts";
-import { createSession, type ort } from "./session.ts";
+import { openRunner, type InferenceRunner } from "../inference/inference-thread.ts";
 import { TokensFileError, createVocabulary, parseTokens } from "./vocabulary.ts";
 
 /** FLT_EPSILON: kaldi-native-fbank's log floor. */
@@ -165,10 +165,12 @@ export async function loadAsrModel(options: LoadAsrModelOptions): Promise<Acoust
   }
   if (problems.length > 0) throw new ModelLoadError(`${label}: ${problems.join("; ")}`);
 
-  const session = await createSession(label, modelPath, {
+  const session = await openRunner(label, modelPath, {
     provider: options.provider,
     deviceId: options.deviceId,
-    intraOpThreads: options.intraOpThreads,
+    // On its own thread the model shares the cores with the event loop's features and decoding only.
+    intraOpThreads: options.intraOpThreads ?? ((options.inferenceThread ?? true) ? 1 : 2),
+    thread: options.inferenceThread ?? true,
   });
   try {
     checkDeclaredAgainstSession(session, declaredInputs, "input", problems);
@@ -542,7 +544,7 @@ function resolveStates(streaming: StreamingSpec, problems: string[]): ModelState
 }
 
 /** The window length a graph fixes in its feature input's time dimension, if it does. */
-function fixedWindow(session: ort.InferenceSession, featureInput: string): number | null {
+function fixedWindow(session: InferenceRunner, featureInput: string): number | null {
   const meta = session.inputMetadata[session.inputNames.indexOf(featureInput)];
   if (!meta || !meta.isTensor) return null;
   const t = meta.shape[2];
@@ -562,7 +564,7 @@ function identifyInputs(label: string, inputs: readonly TensorSpec[]): [TensorSp
 }
 
 function checkDeclaredAgainstSession(
-  session: ort.InferenceSession,
+  session: InferenceRunner,
   declared: readonly TensorSpec[],
   kind: "input" | "output",
   problems: string[],

@@ -1,7 +1,8 @@
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { ModelLoadError } from "@callscribe/errors";
-import { createSession, ort } from "../model/session.ts";
+import { openRunner, type InferenceRunner } from "../inference/inference-thread.ts";
+import { ort } from "../model/session.ts";
 import type { LoadVadOptions, VadModel } from "../types.ts";
 
 const require = createRequire(import.meta.url);
@@ -33,7 +34,7 @@ export interface VadWindow {
  * windows with the LSTM state of each ([2, batch, 64]); states are gathered before and scattered after.
  */
 export class SileroVad implements VadModel {
-  readonly session: ort.InferenceSession;
+  readonly session: InferenceRunner;
   #input = new Float32Array(0);
   #h = new Float32Array(0);
   #c = new Float32Array(0);
@@ -42,7 +43,7 @@ export class SileroVad implements VadModel {
   /** Batch size of every pass, when recording (engine-overhead benchmark). */
   recordedBatches: number[] | null = null;
 
-  constructor(session: ort.InferenceSession) {
+  constructor(session: InferenceRunner) {
     this.session = session;
   }
 
@@ -121,10 +122,11 @@ export async function loadVad(options: LoadVadOptions): Promise<SileroVad> {
       },
     );
   }
-  const session = await createSession("Silero VAD", path, {
+  const session = await openRunner("Silero VAD", path, {
     provider: options.provider,
     deviceId: options.deviceId,
     intraOpThreads: 1,
+    thread: options.inferenceThread ?? false,
   });
   const expected = ["input", "sr", "h", "c"];
   if (

@@ -1,0 +1,96 @@
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ModelLoadError } from "@callscribe/errors";
+import { loadAsrModel } from "../../../services/asr/src/engine/index.ts";
+import { InferenceThread } from "../../../services/asr/src/engine/inference/inference-thread.ts";
+import { initialStates, type AcousticModel } from "../../../services/asr/src/engine/model/acoustic-model.ts";
+import { ort } from "../../../services/asr/src/engine/model/session.ts";
+import { sileroModelPath } from "../../../services/asr/src/engine/vad/silero.ts";
+import { modelDir, silentLogger } from "./support.ts";
+
+describe("the acoustic model on its inference thread", () => {
+  let threaded: AcousticModel;
+  let inline: AcousticModel;
+
+  beforeAll(async () => {
+    const common = {
+      dir: modelDir,
+      provider: "cpu",
+      precision: "fp32",
+      intraOpThreads: 1,
+      logger: silentLogger,
+    } as const;
+    threaded = await loadAsrModel({ ...common, inferenceThread: true });
+    inline = await loadAsrModel({ ...common, inferenceThread: false });
+  });
+
+  afterAll(async () => {
+    await threaded?.close();
+    await inline?.close();
+  });
+
+  it("runs there by default and reports the session's inputs and outputs", () => {
+    expect(threaded.session).toBeInstanceOf(InferenceThread);
+    expect(inline.session).not.toBeInstanceOf(InferenceThread);
+    expect([...threaded.session.inputNames]).toEqual([...inline.session.inputNames]);
+    expect([...threaded.session.outputNames]).toEqual([...inline.session.outputNames]);
+    expect(threaded.session.inputMetadata).toEqual(inline.session.inputMetadata);
+  });
+
+  it("gives exactly the log-probs and states of a pass on the calling thread, for passes in flight together", async () => {
+    const { dim } = threaded.spec.features;
+    const cacheAware = threaded.spec.cacheAware!;
+    const batch = 3;
+    const frames = 24;
+    const features = Float32Array.from({ length: batch * dim * frames }, (_, i) => Math.sin(i / 7) * 3 - 8);
+    const lengths = new BigInt64Array(batch).fill(BigInt(frames));
+    const states = cacheAware.states.map((s) => {
+      const one = initialStates(cacheAware)[cacheAware.states.indexOf(s)]!;
+      const stacked =
+        s.dtype === "int64" ? new BigInt64Array(batch * s.itemSize) : new Float32Array(batch * s.itemSize);
+      for (let b = 0; b < batch; b++) (stacked as Float32Array).set(one as Float32Array, b * s.itemSize);
+      return stacked;
+    });
+    const want = await inline.forward(features, batch, frames, lengths, states);
+    // Several passes queued on the thread at once each get their own answer.
+    const got = await Promise.all(
+      [1, 2, 3].map(() => threaded.forward(features, batch, frames, lengths, states)),
+    );
+    for (const result of got) {
+      expect(result.logProbs).toEqual(want.logProbs);
+      expect(result.lengths).toEqual(want.lengths);
+      result.states!.forEach((state, i) => expect(state).toEqual(want.states![i]));
+    }
+  });
+});
+
+describe("InferenceThread", () => {
+  it("refuses a file onnxruntime cannot load, as a model load error naming the file", async () => {
+    const path = join(modelDir, "tokens.txt");
+    const err = await InferenceThread.open("test model", path, { provider: "cpu" }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ModelLoadError);
+    expect((err as Error).message).toMatch(/^test model: onnxruntime cannot load .*tokens\.txt/);
+  });
+
+  it("reports a failed pass as an error of that pass, and keeps serving", async () => {
+    const session = await InferenceThread.open("Silero VAD", sileroModelPath(), { provider: "cpu" });
+    const state = () => new ort.Tensor("float32", new Float32Array(128), [2, 1, 64]);
+    const sr = new ort.Tensor("int64", BigInt64Array.of(8000n), []);
+    try {
+      const bad = { input: new ort.Tensor("float32", new Float32Array(3), [1, 3]), sr };
+      await expect(session.run(bad)).rejects.toThrow(/input|h|c/);
+      const good = {
+        input: new ort.Tensor("float32", new Float32Array(512), [1, 512]),
+        sr,
+        h: state(),
+        c: state(),
+      };
+      const outputs = await session.run(good);
+      expect(outputs.output!.dims).toEqual([1, 1]);
+      expect(outputs.hn!.data).toHaveLength(128);
+    } finally {
+      await session.release();
+    }
+    await expect(session.run({})).rejects.toThrow(/released/);
+  });
+});
