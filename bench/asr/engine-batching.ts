@@ -7,10 +7,10 @@
  * each setting produced, to show what batching buys onnxruntime itself on this CPU.
  */
 import { Recognizer } from "../../services/asr/src/engine/engine.ts";
-import { loadVad } from "../../services/asr/src/engine/index.ts";
 import {
   driveStreams,
   loadBenchModel,
+  loadBenchVad,
   logger,
   machine,
   median,
@@ -23,12 +23,12 @@ import {
 } from "./engine-support.ts";
 
 const { streams, seconds, rounds, chunkMs, signals, audioSeconds } = await streamingBenchSetup();
-const vad = await loadVad({ provider: "cpu", logger });
+const vad = await loadBenchVad();
 const rows: Array<Array<string | number>> = [];
 
 console.log(
   `engine batching benchmark: ${streams} streams × ${seconds} s of held-out Asterisk prompts, chunk ${chunkMs} ms, ` +
-    `maxWaitMs 10, engine defaults (acoustic model on its inference thread, 1 intra-op thread), ` +
+    `maxWaitMs 10, engine as the service runs it (acoustic model on its inference thread with 1 intra-op thread, VAD on the event loop), ` +
     `bare replays with ${bareThreadCounts.join(" and ")} intra-op threads (the faster counts), ${rounds} alternating rounds`,
 );
 console.log(`machine: ${machine()}`);

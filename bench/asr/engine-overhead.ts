@@ -10,11 +10,11 @@
  * CPU time (all threads), which a concurrent job disturbs less.
  */
 import { Recognizer } from "../../services/asr/src/engine/engine.ts";
-import { loadVad } from "../../services/asr/src/engine/index.ts";
 import { SileroVad, VadState } from "../../services/asr/src/engine/vad/silero.ts";
 import {
   driveStreams,
   loadBenchModel,
+  loadBenchVad,
   logger,
   machine,
   median,
@@ -26,7 +26,7 @@ import {
 } from "./engine-support.ts";
 
 const { streams, seconds, rounds, chunkMs, signals, audioSeconds } = await streamingBenchSetup();
-const vad = (await loadVad({ provider: "cpu", logger })) as SileroVad;
+const vad = await loadBenchVad();
 const rows: Array<Array<string | number>> = [];
 const cpuMs = (u: NodeJS.CpuUsage): number => (u.user + u.system) / 1000;
 const pct = (x: number): string => `${(100 * x).toFixed(0)} %`;
@@ -40,8 +40,8 @@ async function timed(work: () => Promise<void>): Promise<{ wall: number; cpu: nu
 
 console.log(
   `engine overhead benchmark: ${streams} streams × ${seconds} s of held-out Asterisk prompts, maxBatch 32, maxWaitMs 10, ` +
-    `chunk ${chunkMs} ms, VAD window 64 ms, engine defaults (acoustic model on its inference thread, 1 intra-op thread; ` +
-    `VAD on the event loop), bare replays with ${bareThreadCounts.join(" and ")} intra-op threads (the faster counts), ${rounds} rounds`,
+    `chunk ${chunkMs} ms, VAD window 64 ms, engine as the service runs it (acoustic model on its inference thread, VAD on the event loop, ` +
+    `1 intra-op thread), bare replays with ${bareThreadCounts.join(" and ")} intra-op threads (the faster counts), ${rounds} rounds`,
 );
 console.log(`machine: ${machine()}`);
 for (const precision of ["fp32", "int8"] as const) {

@@ -10,8 +10,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { readWavFile } from "@callscribe/audio";
 import { Recognizer } from "../../services/asr/src/engine/engine.ts";
-import { loadVad } from "../../services/asr/src/engine/index.ts";
-import { loadBenchModel, logger, machine, repoRoot, table } from "./engine-support.ts";
+import { loadBenchModel, loadBenchVad, logger, machine, repoRoot, table } from "./engine-support.ts";
 
 const names = readFileSync(join(repoRoot, "models/recipes/asr/heldout_real.txt"), "utf8")
   .split("\n")
@@ -21,7 +20,7 @@ const files = await Promise.all(
   names.map(async (n) => (await readWavFile(`/usr/share/asterisk/sounds/en/${n}.wav`)).samples[0]!),
 );
 const audioSeconds = files.reduce((n, f) => n + f.length, 0) / 8000;
-const vad = await loadVad({ provider: "cpu", logger });
+const vad = await loadBenchVad();
 const rows: Array<Array<string | number>> = [];
 console.log(
   `engine recognize() benchmark: ${files.length} held-out prompts, ${audioSeconds.toFixed(1)} s of audio`,

@@ -7,7 +7,8 @@ import { pino } from "pino";
 import { readWavFile } from "@callscribe/audio";
 import * as ort from "onnxruntime-node";
 import type { Recognizer } from "../../services/asr/src/engine/engine.ts";
-import { loadAsrModel } from "../../services/asr/src/engine/index.ts";
+import { loadAsrModel, loadVad } from "../../services/asr/src/engine/index.ts";
+import type { SileroVad } from "../../services/asr/src/engine/vad/silero.ts";
 import type { AcousticModel } from "../../services/asr/src/engine/model/acoustic-model.ts";
 
 export const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
@@ -180,11 +181,11 @@ export async function streamingBenchSetup(): Promise<{
 
 /**
  * The committed model on the CPU at one precision (the engine's own class, for its batcher and session),
- * as the engine runs it by default: on its inference thread with one intra-op thread.
+ * as the service runs it: on an inference thread of its own with one intra-op thread.
  */
 export async function loadBenchModel(
   precision: "fp32" | "int8",
-  placement: { inferenceThread?: boolean; intraOpThreads?: number } = {},
+  placement: { inferenceThread?: false; intraOpThreads?: number } = {},
 ): Promise<AcousticModel> {
   return (await loadAsrModel({
     dir: modelDir,
@@ -193,6 +194,11 @@ export async function loadBenchModel(
     logger,
     ...placement,
   })) as AcousticModel;
+}
+
+/** The Silero VAD as the service runs it: on the event loop's thread. */
+export async function loadBenchVad(): Promise<SileroVad> {
+  return (await loadVad({ provider: "cpu", logger })) as SileroVad;
 }
 
 /** Intra-op thread counts the bare replays try; the faster is the baseline. */

@@ -50,4 +50,21 @@ describe("loadConfig", () => {
       /ASR_EXECUTION_PROVIDER: must be one of: cpu, cuda/,
     );
   });
+
+  it("runs the model on its inference thread and gates quiet VAD windows by default, and both can be turned off", () => {
+    const dir = folder({ "model.onnx": "", "tokens.txt": "" });
+    const defaults = loadConfig({ ASR_MODEL_DIR: dir });
+    expect(defaults.model.inferenceThread).toBe(true);
+    expect(defaults.engine.vadEnergyFloorDbfs).toBe(-60);
+    const off = loadConfig({
+      ASR_MODEL_DIR: dir,
+      ASR_INFERENCE_THREAD: "false",
+      ASR_VAD_ENERGY_FLOOR_DBFS: "0",
+    });
+    expect(off.model.inferenceThread).toBe(false);
+    expect(off.engine.vadEnergyFloorDbfs).toBeNull();
+    expect(() => loadConfig({ ASR_MODEL_DIR: dir, ASR_VAD_ENERGY_FLOOR_DBFS: "6" })).toThrow(
+      /ASR_VAD_ENERGY_FLOOR_DBFS/,
+    );
+  });
 });

@@ -33,6 +33,8 @@ const shape = {
   /** Chunks waiting for the batcher, all streams together; 0 means 4 per stream. */
   ASR_MAX_QUEUED_CHUNKS: env.int(0, 0, 1_000_000),
   ASR_CHUNK_MS: env.int(240, 40, 2000),
+  /** Audio windows quieter than this (dBFS) are silence without a VAD pass; 0 runs the VAD on every window. */
+  ASR_VAD_ENERGY_FLOOR_DBFS: env.int(-60, -120, 0),
   ASR_GRPC_HOST: z.string().min(1).default("127.0.0.1"),
   ASR_GRPC_PORT: env.port(50051),
   /** Largest gRPC message accepted; bounds one Recognize request and one audio chunk. */
@@ -78,6 +80,7 @@ export interface AsrConfig {
     maxStreams: number;
     maxQueuedChunks: number;
     chunkMs: number;
+    vadEnergyFloorDbfs: number | null;
   };
   grpc: { host: string; port: number; maxMessageBytes: number; recognizeMaxAudioMs: number };
   ops: { host: string; port: number };
@@ -169,6 +172,7 @@ export function loadConfig(environment: Env = process.env): AsrConfig {
       maxStreams,
       maxQueuedChunks: raw.ASR_MAX_QUEUED_CHUNKS === 0 ? 4 * maxStreams : raw.ASR_MAX_QUEUED_CHUNKS,
       chunkMs: raw.ASR_CHUNK_MS,
+      vadEnergyFloorDbfs: raw.ASR_VAD_ENERGY_FLOOR_DBFS === 0 ? null : raw.ASR_VAD_ENERGY_FLOOR_DBFS,
     },
     grpc: {
       host: raw.ASR_GRPC_HOST,

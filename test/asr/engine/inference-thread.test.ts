@@ -2,7 +2,10 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ModelLoadError } from "@callscribe/errors";
 import { loadAsrModel } from "../../../services/asr/src/engine/index.ts";
-import { InferenceThread } from "../../../services/asr/src/engine/inference/inference-thread.ts";
+import {
+  InferenceThread,
+  ThreadSession,
+} from "../../../services/asr/src/engine/inference/inference-thread.ts";
 import { initialStates, type AcousticModel } from "../../../services/asr/src/engine/model/acoustic-model.ts";
 import { ort } from "../../../services/asr/src/engine/model/session.ts";
 import { sileroModelPath } from "../../../services/asr/src/engine/vad/silero.ts";
@@ -30,8 +33,8 @@ describe("the acoustic model on its inference thread", () => {
   });
 
   it("runs there by default and reports the session's inputs and outputs", () => {
-    expect(threaded.session).toBeInstanceOf(InferenceThread);
-    expect(inline.session).not.toBeInstanceOf(InferenceThread);
+    expect(threaded.session).toBeInstanceOf(ThreadSession);
+    expect(inline.session).not.toBeInstanceOf(ThreadSession);
     expect([...threaded.session.inputNames]).toEqual([...inline.session.inputNames]);
     expect([...threaded.session.outputNames]).toEqual([...inline.session.outputNames]);
     expect(threaded.session.inputMetadata).toEqual(inline.session.inputMetadata);
@@ -67,13 +70,15 @@ describe("the acoustic model on its inference thread", () => {
 describe("InferenceThread", () => {
   it("refuses a file onnxruntime cannot load, as a model load error naming the file", async () => {
     const path = join(modelDir, "tokens.txt");
-    const err = await InferenceThread.open("test model", path, { provider: "cpu" }).catch((e: unknown) => e);
+    const err = await new InferenceThread()
+      .open("test model", path, { provider: "cpu" })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ModelLoadError);
     expect((err as Error).message).toMatch(/^test model: onnxruntime cannot load .*tokens\.txt/);
   });
 
   it("reports a failed pass as an error of that pass, and keeps serving", async () => {
-    const session = await InferenceThread.open("Silero VAD", sileroModelPath(), { provider: "cpu" });
+    const session = await new InferenceThread().open("Silero VAD", sileroModelPath(), { provider: "cpu" });
     const state = () => new ort.Tensor("float32", new Float32Array(128), [2, 1, 64]);
     const sr = new ort.Tensor("int64", BigInt64Array.of(8000n), []);
     try {

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { float32ToPcm16, resample } from "@callscribe/audio";
 import { Recognizer } from "../../../services/asr/src/engine/engine.ts";
@@ -139,6 +140,54 @@ describe("endpointing", () => {
     } finally {
       await engine.close();
     }
+  });
+});
+
+describe("the VAD's energy gate", () => {
+  it("answers digital silence without Silero passes and finds the same utterances as Silero on every window", async () => {
+    const prompts = await Promise.all(
+      fixtureItems()
+        .slice(0, 3)
+        .map((item) => fixturePcm(item.file)),
+    );
+    // Each prompt between two seconds of digital silence.
+    const audio = new Int16Array(prompts.reduce((n, p) => n + p.length + 16_000, 16_000));
+    prompts.reduce((at, p) => (audio.set(p, at), at + p.length + 16_000), 16_000);
+    const run = async (vadEnergyFloorDbfs: number | null) => {
+      const registry = new Registry();
+      const engine = new Recognizer(
+        {
+          model: model.fp32,
+          vad,
+          logger: silentLogger,
+          registry,
+          options: { ...options, vadEnergyFloorDbfs },
+        },
+        { captureLogProbs: true },
+      );
+      try {
+        const stream = engine.openStream({ sampleRate: 8000, interimResults: false });
+        stream.pushAudio(audio);
+        await stream.finish();
+        const metric = registry.getSingleMetric("asr_engine_vad_quiet_windows_total")!;
+        const quiet = (await metric.get()).values[0]!.value;
+        return { utterances: stream.capturedUtterances, quiet };
+      } finally {
+        await engine.close();
+      }
+    };
+    const gated = await run(-60);
+    const ungated = await run(null);
+    // 8 s of silence are 125 windows of 64 ms (the prompts' own pauses may add some).
+    expect(gated.quiet).toBeGreaterThanOrEqual(120);
+    expect(ungated.quiet).toBe(0);
+    // Silero's state differs after skipped windows, so an onset may move by a window.
+    expect(gated.utterances.length).toBe(ungated.utterances.length);
+    expect(gated.utterances.length).toBeGreaterThanOrEqual(prompts.length);
+    gated.utterances.forEach((u, i) => {
+      expect(Math.abs(u.startSample - ungated.utterances[i]!.startSample)).toBeLessThanOrEqual(512);
+      expect(Math.abs(u.endSample - ungated.utterances[i]!.endSample)).toBeLessThanOrEqual(512);
+    });
   });
 });
 

@@ -14,7 +14,8 @@ import type {
   RecognizerEngine,
   StreamOptions,
 } from "./types.ts";
-import { SileroVad } from "./vad/silero.ts";
+import { EnergyGate } from "./vad/energy-gate.ts";
+import { SileroVad, type VadState, type VadWindow } from "./vad/silero.ts";
 
 export const defaultEngineOptions: EngineOptions = {
   maxBatch: 32,
@@ -25,6 +26,7 @@ export const defaultEngineOptions: EngineOptions = {
   maxStreamBacklogMs: 30_000,
   beamWidth: 8,
   vadWindowMs: 64,
+  vadEnergyFloorDbfs: -60,
   finalsOnlyChunkMs: 4000,
 };
 
@@ -58,6 +60,9 @@ export class Recognizer implements RecognizerEngine {
   #vadRunning = false;
   #closed = false;
   readonly #probabilities = new Float32Array(MAX_VAD_BATCH);
+  readonly #gate: EnergyGate;
+  /** Silero's state after a long digital silence, computed on the first VAD round. */
+  #silence: Promise<VadState> | null = null;
 
   constructor(deps: EngineDeps, internals: EngineInternals = {}) {
     if (!(deps.model instanceof AcousticModel))
@@ -68,6 +73,7 @@ export class Recognizer implements RecognizerEngine {
     validateEngineOptions(this.options);
     this.#acoustic = deps.model;
     this.#vad = deps.vad;
+    this.#gate = new EnergyGate(this.options.vadEnergyFloorDbfs ?? null);
     this.#logger = deps.logger;
     this.#internals = internals;
     this.model = deps.model.info;
@@ -190,6 +196,14 @@ export class Recognizer implements RecognizerEngine {
     }
   }
 
+  #silenceState(rate: 8000 | 16000): Promise<VadState> {
+    this.#silence ??= this.#vad.silenceState(
+      rate,
+      SileroVad.windowSamples(rate, this.options.vadWindowMs ?? 64),
+    );
+    return this.#silence;
+  }
+
   /** One Silero pass over the next window of every stream that has one. */
   async #vadRound(): Promise<void> {
     try {
@@ -201,16 +215,34 @@ export class Recognizer implements RecognizerEngine {
           if (streams.length >= MAX_VAD_BATCH) break;
         }
         if (streams.length === 0) continue;
-        const windows = streams.map((s) => s.takeVadWindow());
+        // Quiet windows are answered at once, leaving the state Silero reaches in silence; the others go
+        // through Silero in one pass.
+        const rate = this.#acoustic.spec.sampleRate as 8000 | 16000;
+        const silence = this.#gate.floor > 0 ? await this.#silenceState(rate) : null;
+        const loud: EngineStream[] = [];
+        const windows: VadWindow[] = [];
+        for (const stream of streams) {
+          const window = stream.takeVadWindow();
+          if (silence && this.#gate.isQuiet(window.samples)) {
+            this.#metrics.vadQuietWindows.inc();
+            window.state.h.set(silence.h);
+            window.state.c.set(silence.c);
+            stream.acceptVadResult(0);
+          } else {
+            loud.push(stream);
+            windows.push(window);
+          }
+        }
+        if (loud.length === 0) continue;
         try {
-          await this.#vad.run(windows, this.#acoustic.spec.sampleRate as 8000 | 16000, this.#probabilities);
+          await this.#vad.run(windows, rate, this.#probabilities);
         } catch (err) {
-          this.#logger.error({ err, batch: streams.length }, "VAD forward pass failed");
-          for (const stream of streams) stream.cancelWithError(err);
+          this.#logger.error({ err, batch: loud.length }, "VAD forward pass failed");
+          for (const stream of loud) stream.cancelWithError(err);
           continue;
         }
-        this.#metrics.vadBatchSize.observe(streams.length);
-        streams.forEach((stream, i) => stream.acceptVadResult(this.#probabilities[i]!));
+        this.#metrics.vadBatchSize.observe(loud.length);
+        loud.forEach((stream, i) => stream.acceptVadResult(this.#probabilities[i]!));
       }
     } finally {
       this.#vadRunning = false;
@@ -236,6 +268,8 @@ function validateEngineOptions(o: EngineOptions): void {
   positive("maxStreamBacklogMs", o.maxStreamBacklogMs, 1000);
   positive("beamWidth", o.beamWidth);
   positive("finalsOnlyChunkMs", o.finalsOnlyChunkMs, 10);
+  if (o.vadEnergyFloorDbfs !== undefined && o.vadEnergyFloorDbfs !== null && !(o.vadEnergyFloorDbfs < 0))
+    throw new RangeError(`engine option vadEnergyFloorDbfs ${o.vadEnergyFloorDbfs} must be below 0 dBFS`);
   if (o.vadWindowMs !== undefined && ![32, 64, 96].includes(o.vadWindowMs))
     throw new RangeError(`engine option vadWindowMs ${o.vadWindowMs} must be 32, 64 or 96`);
 }

@@ -8,6 +8,7 @@ export interface EngineMetrics {
   queuedChunks: Gauge;
   openStreams: Gauge;
   vadBatchSize: Histogram;
+  vadQuietWindows: Counter;
   refusedStreams: Counter<"reason">;
 }
 
@@ -40,6 +41,11 @@ export function createEngineMetrics(registry?: Registry, queuedChunks?: () => nu
       name: "asr_engine_vad_batch_size",
       help: "VAD windows per Silero forward pass",
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
+      registers,
+    }),
+    vadQuietWindows: new Counter({
+      name: "asr_engine_vad_quiet_windows_total",
+      help: "VAD windows below the energy floor, answered without a Silero pass",
       registers,
     }),
     refusedStreams: new Counter({

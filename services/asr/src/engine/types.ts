@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
+import type { InferencePlacement } from "./inference/inference-thread.ts";
 
 export type { Logger, Registry };
 
@@ -37,10 +38,11 @@ export interface LoadAsrModelOptions {
    */
   graph?: "streaming" | "offline";
   /**
-   * Run the session on an inference thread of its own (default true), so forward passes overlap the
-   * event loop's work (features, VAD, decoding, I/O) instead of stopping it.
+   * Where the session runs: on an inference thread of its own (true, the default) or a given one, so
+   * forward passes overlap the event loop's work (features, VAD, decoding, I/O) instead of stopping it;
+   * or on the calling thread (false).
    */
-  inferenceThread?: boolean;
+  inferenceThread?: InferencePlacement;
   logger: Logger;
 }
 
@@ -53,10 +55,12 @@ export interface LoadVadOptions {
   logger: Logger;
   deviceId?: number;
   /**
-   * Run the VAD on an inference thread of its own (default false: on 2 cores the event loop has room
-   * for it once the acoustic model runs on its own thread, and a third busy thread costs more than it gives).
+   * Where the VAD runs: on the calling thread (false, the default), or on an inference thread (true for
+   * one of its own, or a given one). Measured on 2 cores with the acoustic model on its own thread, the
+   * VAD on the event loop gives the most throughput: on the model's thread it delays the model's passes,
+   * and on a third thread it contends for the cores.
    */
-  inferenceThread?: boolean;
+  inferenceThread?: InferencePlacement;
 }
 
 export interface EngineOptions {
@@ -82,6 +86,11 @@ export interface EngineOptions {
   finalsOnlyChunkMs?: number;
   /** Silero VAD window; default 64 (32 is Silero's finest, at four times the cost per second of audio). */
   vadWindowMs?: 32 | 64 | 96;
+  /**
+   * Windows whose mean power is below this (dBFS) are silence without a Silero pass; default -60, null
+   * runs Silero on every window.
+   */
+  vadEnergyFloorDbfs?: number | null;
 }
 
 export interface Hotword {

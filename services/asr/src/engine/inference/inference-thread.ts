@@ -11,8 +11,8 @@ export interface RunOutput {
 
 /**
  * What the engine needs of a session: its declared inputs and outputs, run and release. Both an
- * onnxruntime InferenceSession (passes on the calling thread) and an InferenceThread (passes on a
- * thread of their own) provide it.
+ * onnxruntime InferenceSession (passes on the calling thread) and a ThreadSession (passes on an
+ * inference thread) provide it.
  */
 export interface InferenceRunner {
   readonly inputNames: readonly string[];
@@ -23,49 +23,38 @@ export interface InferenceRunner {
   release(): Promise<void>;
 }
 
-interface PendingRun {
-  resolve: (outputs: Record<string, RunOutput>) => void;
+interface Pending {
+  resolve: (answer: FromThread) => void;
   reject: (err: Error) => void;
 }
 
 /**
- * An onnxruntime session on a worker thread. onnxruntime-node runs a session synchronously on the
- * thread that calls it, so a pass on the event loop's thread stops feature extraction, decoding and
- * network I/O for as long as it takes; here the pass runs beside them and only its inputs and outputs
- * cross (input buffers copied once, output buffers transferred).
+ * A worker thread that holds onnxruntime sessions and runs their passes. onnxruntime-node runs a
+ * session synchronously on the thread that calls it, so a pass on the event loop's thread stops feature
+ * extraction, decoding and network I/O for as long as it takes; here passes run beside them and only
+ * their inputs and outputs cross (inputs copied once, outputs transferred). Sessions on one thread run
+ * one pass at a time, in order; the thread ends when its last session is released.
  */
-export class InferenceThread implements InferenceRunner {
-  readonly inputNames: readonly string[];
-  readonly outputNames: readonly string[];
-  readonly inputMetadata: readonly ort.InferenceSession.ValueMetadata[];
-  readonly outputMetadata: readonly ort.InferenceSession.ValueMetadata[];
+export class InferenceThread {
   readonly #worker: Worker;
-  readonly #what: string;
-  readonly #pending = new Map<number, PendingRun>();
+  readonly #pending = new Map<number, Pending>();
   #nextId = 0;
+  #sessions = 0;
   #failure: Error | null = null;
-  #released = false;
 
-  private constructor(worker: Worker, what: string, shape: SessionShape) {
-    this.#worker = worker;
-    this.#what = what;
-    this.inputNames = shape.inputNames;
-    this.outputNames = shape.outputNames;
-    this.inputMetadata = shape.inputMetadata;
-    this.outputMetadata = shape.outputMetadata;
-    // Idle threads do not keep the process alive; a thread with passes in flight does.
-    worker.unref();
-    worker.on("message", (message: FromThread) => this.#settle(message));
-    worker.on("error", (err) =>
-      this.#fail(new Error(`${what}: inference thread failed: ${err.message}`, { cause: err })),
+  constructor() {
+    this.#worker = new Worker(new URL("./thread-bootstrap.mjs", import.meta.url));
+    // An idle thread does not keep the process alive; one with requests in flight does.
+    this.#worker.unref();
+    this.#worker.on("message", (message: FromThread) => this.#settle(message));
+    this.#worker.on("error", (err) =>
+      this.#fail(new Error(`inference thread failed: ${err.message}`, { cause: err })),
     );
-    worker.on("exit", (code) => {
-      if (!this.#released) this.#fail(new Error(`${what}: inference thread exited with code ${code}`));
-    });
+    this.#worker.on("exit", (code) => this.#fail(new Error(`inference thread exited with code ${code}`)));
   }
 
-  /** Starts the thread and opens the session there; refuses (ModelLoadError) exactly as createSession does. */
-  static async open(what: string, path: string, placement: SessionPlacement): Promise<InferenceThread> {
+  /** Opens a session on this thread; refuses (ModelLoadError) exactly as createSession does. */
+  async open(what: string, path: string, placement: SessionPlacement): Promise<ThreadSession> {
     const request: OpenRequest = {
       what,
       path,
@@ -73,30 +62,25 @@ export class InferenceThread implements InferenceRunner {
       deviceId: placement.deviceId,
       intraOpThreads: placement.intraOpThreads,
     };
-    const worker = new Worker(new URL("./thread-bootstrap.mjs", import.meta.url), { workerData: request });
-    const opened = await new Promise<SessionShape>((resolve, reject) => {
-      const onError = (err: Error): void =>
-        reject(
-          new ModelLoadError(`${what}: the inference thread did not start: ${err.message}`, { cause: err }),
-        );
-      worker.once("error", onError);
-      worker.once("message", (message: FromThread) => {
-        worker.off("error", onError);
-        if (message.kind === "opened") resolve(message.shape);
-        else if (message.kind === "open-failed") reject(new ModelLoadError(message.message));
-        else reject(new ModelLoadError(`${what}: unexpected ${message.kind} from the inference thread`));
-      });
-    }).catch(async (err: unknown) => {
-      await worker.terminate();
-      throw err;
-    });
-    return new InferenceThread(worker, what, opened);
+    let answer: FromThread;
+    try {
+      answer = await this.#request((id) => ({ kind: "open", id, request }));
+    } catch (err) {
+      if (this.#sessions === 0) await this.#worker.terminate();
+      throw err instanceof ModelLoadError
+        ? err
+        : new ModelLoadError(`${what}: the inference thread cannot open ${path}: ${(err as Error).message}`, {
+            cause: err,
+          });
+    }
+    if (answer.kind !== "opened")
+      throw new ModelLoadError(`${what}: unexpected ${answer.kind} from the inference thread`);
+    this.#sessions++;
+    return new ThreadSession(this, answer.id, what, answer.shape);
   }
 
-  run(feeds: Record<string, ort.Tensor>): Promise<Record<string, RunOutput>> {
-    if (this.#failure) return Promise.reject(this.#failure);
-    if (this.#released) return Promise.reject(new Error(`${this.#what}: the session is released`));
-    const id = this.#nextId++;
+  /** @internal ThreadSession's run. */
+  async run(session: number, feeds: Record<string, ort.Tensor>): Promise<Record<string, RunOutput>> {
     const message: Record<string, TensorMessage> = {};
     const transfer: ArrayBuffer[] = [];
     for (const [name, tensor] of Object.entries(feeds)) {
@@ -105,34 +89,39 @@ export class InferenceThread implements InferenceRunner {
       message[name] = { type: tensor.type as TensorMessage["type"], data, dims: tensor.dims };
       transfer.push(data.buffer as ArrayBuffer);
     }
-    return new Promise((resolve, reject) => {
+    const answer = await this.#request((id) => ({ kind: "run", id, session, feeds: message }), transfer);
+    if (answer.kind !== "ran") throw new Error(`unexpected ${answer.kind} from the inference thread`);
+    return answer.outputs;
+  }
+
+  /** @internal ThreadSession's release; the thread ends with its last session. */
+  async release(session: number): Promise<void> {
+    try {
+      await this.#request((id) => ({ kind: "release", id, session }));
+    } catch {
+      // A failed thread has no session left to release.
+    }
+    if (--this.#sessions === 0) await this.#worker.terminate();
+  }
+
+  #request(build: (id: number) => ToThread, transfer: ArrayBuffer[] = []): Promise<FromThread> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    const id = this.#nextId++;
+    return new Promise<FromThread>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
       if (this.#pending.size === 1) this.#worker.ref();
-      const run: ToThread = { kind: "run", id, feeds: message };
-      this.#worker.postMessage(run, transfer);
+      this.#worker.postMessage(build(id), transfer);
     });
   }
 
-  async release(): Promise<void> {
-    if (this.#released) return;
-    this.#released = true;
-    this.#fail(new Error(`${this.#what}: the session is released`));
-    const exited = new Promise<void>((resolve) => this.#worker.once("exit", () => resolve()));
-    const release: ToThread = { kind: "release" };
-    this.#worker.postMessage(release);
-    const timer = setTimeout(() => void this.#worker.terminate(), 5000);
-    await exited;
-    clearTimeout(timer);
-  }
-
   #settle(message: FromThread): void {
-    if (message.kind !== "ran" && message.kind !== "run-failed") return;
     const pending = this.#pending.get(message.id);
     if (!pending) return;
     this.#pending.delete(message.id);
     if (this.#pending.size === 0) this.#worker.unref();
-    if (message.kind === "ran") pending.resolve(message.outputs);
-    else pending.reject(new Error(message.message));
+    if (message.kind === "failed")
+      pending.reject(message.loadError ? new ModelLoadError(message.message) : new Error(message.message));
+    else pending.resolve(message);
   }
 
   #fail(err: Error): void {
@@ -143,13 +132,53 @@ export class InferenceThread implements InferenceRunner {
   }
 }
 
-/** A session on its own thread (`thread`), or on the calling thread. */
+/** A session held by an InferenceThread. */
+export class ThreadSession implements InferenceRunner {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  readonly inputMetadata: readonly ort.InferenceSession.ValueMetadata[];
+  readonly outputMetadata: readonly ort.InferenceSession.ValueMetadata[];
+  readonly thread: InferenceThread;
+  readonly #id: number;
+  readonly #what: string;
+  #released = false;
+
+  constructor(thread: InferenceThread, id: number, what: string, shape: SessionShape) {
+    this.thread = thread;
+    this.#id = id;
+    this.#what = what;
+    this.inputNames = shape.inputNames;
+    this.outputNames = shape.outputNames;
+    this.inputMetadata = shape.inputMetadata;
+    this.outputMetadata = shape.outputMetadata;
+  }
+
+  run(feeds: Record<string, ort.Tensor>): Promise<Record<string, RunOutput>> {
+    if (this.#released) return Promise.reject(new Error(`${this.#what}: the session is released`));
+    return this.thread.run(this.#id, feeds).catch((err: Error) => {
+      throw new Error(`${this.#what}: ${err.message}`, { cause: err });
+    });
+  }
+
+  async release(): Promise<void> {
+    if (this.#released) return;
+    this.#released = true;
+    await this.thread.release(this.#id);
+  }
+}
+
+/**
+ * Where a session runs: on the calling thread (false), on a new inference thread of its own (true), or
+ * on a given inference thread, shared with the sessions already there.
+ */
+export type InferencePlacement = boolean | InferenceThread;
+
 export async function openRunner(
   what: string,
   path: string,
-  placement: SessionPlacement & { thread: boolean },
+  placement: SessionPlacement & { thread: InferencePlacement },
 ): Promise<InferenceRunner> {
-  return placement.thread
-    ? InferenceThread.open(what, path, placement)
-    : createSession(what, path, placement);
+  if (placement.thread === false) return createSession(what, path, placement);
+  const thread = placement.thread === true ? new InferenceThread() : placement.thread;
+  return thread.open(what, path, placement);
 }

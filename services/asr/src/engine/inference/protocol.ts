@@ -24,11 +24,14 @@ export interface OpenRequest {
   intraOpThreads: number | undefined;
 }
 
+/** Every request carries an id its answer repeats; `session` is the id of the open that made it. */
 export type ToThread =
-  { kind: "run"; id: number; feeds: Record<string, TensorMessage> } | { kind: "release" };
+  | { kind: "open"; id: number; request: OpenRequest }
+  | { kind: "run"; id: number; session: number; feeds: Record<string, TensorMessage> }
+  | { kind: "release"; id: number; session: number };
 
 export type FromThread =
-  | { kind: "opened"; shape: SessionShape }
-  | { kind: "open-failed"; message: string }
+  | { kind: "opened"; id: number; shape: SessionShape }
   | { kind: "ran"; id: number; outputs: Record<string, TensorMessage> }
-  | { kind: "run-failed"; id: number; message: string };
+  | { kind: "released"; id: number }
+  | { kind: "failed"; id: number; message: string; loadError: boolean };

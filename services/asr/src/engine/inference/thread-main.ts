@@ -1,13 +1,14 @@
 /**
- * Body of an inference thread: opens one onnxruntime session with the placement it was started with
- * and runs whatever the engine sends it, one pass at a time. Only session.run happens here.
+ * Body of an inference thread: opens onnxruntime sessions with the placement each request names and
+ * runs whatever the engine sends them, one pass at a time, in the order they arrive.
  */
-import { parentPort, workerData } from "node:worker_threads";
+import { parentPort } from "node:worker_threads";
+import { ModelLoadError } from "@callscribe/errors";
 import { createSession, ort } from "../model/session.ts";
-import type { FromThread, OpenRequest, TensorMessage, ToThread } from "./protocol.ts";
+import type { FromThread, TensorMessage, ToThread } from "./protocol.ts";
 
 const port = parentPort!;
-const request = workerData as OpenRequest;
+const sessions = new Map<number, ort.InferenceSession>();
 
 /** Plain copies that cross threads. */
 function metadata(list: readonly ort.InferenceSession.ValueMetadata[]): ort.InferenceSession.ValueMetadata[] {
@@ -18,48 +19,59 @@ function post(message: FromThread, transfer: ArrayBuffer[] = []): void {
   port.postMessage(message, transfer);
 }
 
-let session: ort.InferenceSession;
-try {
-  session = await createSession(request.what, request.path, request);
-} catch (err) {
-  post({ kind: "open-failed", message: err instanceof Error ? err.message : String(err) });
-  process.exit(0);
-}
-post({
-  kind: "opened",
-  shape: {
-    inputNames: [...session.inputNames],
-    outputNames: [...session.outputNames],
-    inputMetadata: metadata(session.inputMetadata),
-    outputMetadata: metadata(session.outputMetadata),
-  },
-});
-
-port.on("message", (message: ToThread) => {
-  if (message.kind === "release") {
-    void session.release().finally(() => port.close());
-    return;
-  }
-  const { id } = message;
-  const feeds: Record<string, ort.Tensor> = {};
-  for (const [name, t] of Object.entries(message.feeds)) feeds[name] = new ort.Tensor(t.type, t.data, t.dims);
-  session.run(feeds).then(
-    (outputs) => {
+async function handle(message: ToThread): Promise<void> {
+  switch (message.kind) {
+    case "open": {
+      const session = await createSession(message.request.what, message.request.path, message.request);
+      sessions.set(message.id, session);
+      post({
+        kind: "opened",
+        id: message.id,
+        shape: {
+          inputNames: [...session.inputNames],
+          outputNames: [...session.outputNames],
+          inputMetadata: metadata(session.inputMetadata),
+          outputMetadata: metadata(session.outputMetadata),
+        },
+      });
+      return;
+    }
+    case "run": {
+      const session = sessions.get(message.session);
+      if (!session) throw new Error("the session is released");
+      const feeds: Record<string, ort.Tensor> = {};
+      for (const [name, t] of Object.entries(message.feeds))
+        feeds[name] = new ort.Tensor(t.type, t.data, t.dims);
+      const outputs = await session.run(feeds);
       const result: Record<string, TensorMessage> = {};
       const transfer: ArrayBuffer[] = [];
       for (const [name, tensor] of Object.entries(outputs)) {
         const data = tensor.data as Float32Array | BigInt64Array;
         result[name] = { type: tensor.type as TensorMessage["type"], data, dims: tensor.dims };
-        if (
-          data.byteOffset === 0 &&
-          data.byteLength === data.buffer.byteLength &&
-          !transfer.includes(data.buffer as ArrayBuffer)
-        )
-          transfer.push(data.buffer as ArrayBuffer);
+        const buffer = data.buffer as ArrayBuffer;
+        // Only buffers the output owns whole can move; others are copied by postMessage.
+        if (data.byteOffset === 0 && data.byteLength === buffer.byteLength && !transfer.includes(buffer))
+          transfer.push(buffer);
       }
-      post({ kind: "ran", id, outputs: result }, transfer);
-    },
-    (err: unknown) =>
-      post({ kind: "run-failed", id, message: err instanceof Error ? err.message : String(err) }),
+      post({ kind: "ran", id: message.id, outputs: result }, transfer);
+      return;
+    }
+    case "release": {
+      const session = sessions.get(message.session);
+      sessions.delete(message.session);
+      await session?.release();
+      post({ kind: "released", id: message.id });
+    }
+  }
+}
+
+port.on("message", (message: ToThread) => {
+  handle(message).catch((err: unknown) =>
+    post({
+      kind: "failed",
+      id: message.id,
+      message: err instanceof Error ? err.message : String(err),
+      loadError: err instanceof ModelLoadError,
+    }),
   );
 });

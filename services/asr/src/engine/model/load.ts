@@ -169,7 +169,7 @@ export async function loadAsrModel(options: LoadAsrModelOptions): Promise<Acoust
     provider: options.provider,
     deviceId: options.deviceId,
     // On its own thread the model shares the cores with the event loop's features and decoding only.
-    intraOpThreads: options.intraOpThreads ?? ((options.inferenceThread ?? true) ? 1 : 2),
+    intraOpThreads: options.intraOpThreads ?? (options.inferenceThread === false ? 2 : 1),
     thread: options.inferenceThread ?? true,
   });
   try {

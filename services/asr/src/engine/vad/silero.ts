@@ -103,6 +103,19 @@ export class SileroVad implements VadModel {
     }
   }
 
+  /**
+   * Silero's state after `seconds` of digital silence from a fresh start: what a window the energy gate
+   * answers leaves behind, so the next loud window finds the state Silero itself would have reached.
+   */
+  async silenceState(sampleRate: 8000 | 16000, windowSamples: number, seconds = 2): Promise<VadState> {
+    const state = new VadState();
+    const window = { samples: new Float32Array(windowSamples), state };
+    const probability = new Float32Array(1);
+    const windows = Math.ceil((seconds * sampleRate) / windowSamples);
+    for (let i = 0; i < windows; i++) await this.run([window], sampleRate, probability);
+    return state;
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
