@@ -6,7 +6,11 @@ import {
   InferenceThread,
   ThreadSession,
 } from "../../../services/asr/src/engine/inference/inference-thread.ts";
-import { initialStates, type AcousticModel } from "../../../services/asr/src/engine/model/acoustic-model.ts";
+import {
+  SMALL_PASS_BATCH,
+  initialStates,
+  type AcousticModel,
+} from "../../../services/asr/src/engine/model/acoustic-model.ts";
 import { ort } from "../../../services/asr/src/engine/model/session.ts";
 import { sileroModelPath } from "../../../services/asr/src/engine/vad/silero.ts";
 import { modelDir, silentLogger } from "./support.ts";
@@ -38,12 +42,16 @@ describe("the acoustic model on its inference thread", () => {
     expect([...threaded.session.inputNames]).toEqual([...inline.session.inputNames]);
     expect([...threaded.session.outputNames]).toEqual([...inline.session.outputNames]);
     expect(threaded.session.inputMetadata).toEqual(inline.session.inputMetadata);
+    // Small passes run on this thread: a CPU model keeps a session here too.
+    expect(threaded.smallPassSession).not.toBeNull();
+    expect(threaded.smallPassSession).not.toBeInstanceOf(ThreadSession);
+    expect(inline.smallPassSession).toBeNull();
   });
 
   it("gives exactly the log-probs and states of a pass on the calling thread, for passes in flight together", async () => {
     const { dim } = threaded.spec.features;
     const cacheAware = threaded.spec.cacheAware!;
-    const batch = 3;
+    const batch = SMALL_PASS_BATCH + 1; // a pass that goes to the thread
     const frames = 24;
     const features = Float32Array.from({ length: batch * dim * frames }, (_, i) => Math.sin(i / 7) * 3 - 8);
     const lengths = new BigInt64Array(batch).fill(BigInt(frames));

@@ -165,13 +165,24 @@ export async function loadAsrModel(options: LoadAsrModelOptions): Promise<Acoust
   }
   if (problems.length > 0) throw new ModelLoadError(`${label}: ${problems.join("; ")}`);
 
-  const session = await openRunner(label, modelPath, {
+  const placement = {
     provider: options.provider,
     deviceId: options.deviceId,
     // On its own thread the model shares the cores with the event loop's features and decoding only.
     intraOpThreads: options.intraOpThreads ?? (options.inferenceThread === false ? 2 : 1),
-    thread: options.inferenceThread ?? true,
-  });
+  };
+  const thread = options.inferenceThread ?? true;
+  const session = await openRunner(label, modelPath, { ...placement, thread });
+  // A CPU model on a thread also gets a session here for small passes (see AcousticModel).
+  let smallPassSession: InferenceRunner | null = null;
+  try {
+    if (thread !== false && options.provider === "cpu")
+      smallPassSession = await openRunner(label, modelPath, { ...placement, thread: false });
+  } catch (err) {
+    await session.release();
+    await smallPassSession?.release();
+    throw err;
+  }
   try {
     checkDeclaredAgainstSession(session, declaredInputs, "input", problems);
     checkDeclaredAgainstSession(session, declaredOutputs, "output", problems, {
@@ -215,7 +226,7 @@ export async function loadAsrModel(options: LoadAsrModelOptions): Promise<Acoust
       precision: options.precision,
       streamingExact: spec.cacheAware !== null || (spec.receptiveField !== null && spec.normalize === ""),
     };
-    const model = new AcousticModel(info, spec, session);
+    const model = new AcousticModel(info, spec, session, smallPassSession);
     await dryRun(label, model, tokens.length, vocab.file, problems);
     if (problems.length > 0) throw new ModelLoadError(`${label}: ${[...new Set(problems)].join("; ")}`);
     options.logger.info(
@@ -232,6 +243,7 @@ export async function loadAsrModel(options: LoadAsrModelOptions): Promise<Acoust
     return model;
   } catch (err) {
     await session.release();
+    await smallPassSession?.release();
     throw err;
   }
 }
