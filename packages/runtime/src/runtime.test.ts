@@ -57,6 +57,22 @@ describe("startOpsServer", () => {
 });
 
 describe("onShutdown", () => {
+  it("exits with the failure code it is given when a fatal error starts it, even if every step finishes", async () => {
+    const { destination } = capture();
+    let code = -1;
+    const { shutdown } = onShutdown({
+      logger: createLogger({ service: "t", destination }),
+      deadlineMs: 100,
+      signals: [],
+      exit: (c) => {
+        code = c;
+      },
+      steps: [{ name: "close", run: async () => {} }],
+    });
+    await shutdown("inference thread failed", 1);
+    expect(code).toBe(1);
+  });
+
   it("runs steps in order and abandons one that overruns the deadline", async () => {
     const { destination } = capture();
     const order: string[] = [];

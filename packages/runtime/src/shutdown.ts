@@ -13,11 +13,12 @@ export function onShutdown(options: {
   steps: ShutdownStep[];
   exit?: (code: number) => void;
   signals?: NodeJS.Signals[];
-}): { shutdown: (reason: string) => Promise<void> } {
+}): { shutdown: (reason: string, exitCode?: number) => Promise<void> } {
   const exit = options.exit ?? ((code: number) => process.exit(code));
   let running: Promise<void> | undefined;
 
-  const shutdown = (reason: string): Promise<void> => {
+  /** `exitCode` 1 makes the exit a failure even when every step finishes (a fatal error started it). */
+  const shutdown = (reason: string, exitCode = 0): Promise<void> => {
     running ??= (async () => {
       const deadline = Date.now() + options.deadlineMs;
       options.logger.info({ reason, deadlineMs: options.deadlineMs }, "shutting down");
@@ -34,7 +35,7 @@ export function onShutdown(options: {
         }
       }
       options.logger.info({ failed }, "shutdown complete");
-      exit(failed ? 1 : 0);
+      exit(failed ? 1 : exitCode);
     })();
     return running;
   };

@@ -21,10 +21,16 @@ async function main(): Promise<void> {
   }
   const service = await createAsrService(config, { engine: recognizer.engine, logger, registry, messaging });
 
-  onShutdown({
+  const { shutdown } = onShutdown({
     logger,
     deadlineMs: config.shutdownDeadlineMs,
     steps: [...service.shutdownSteps, { name: "close engine and models", run: () => recognizer.close() }],
+  });
+  // Without its inference thread the replica cannot recognise anything: drain and exit with a failure, so
+  // the orchestrator restarts it and other replicas take over its calls.
+  void recognizer.model.failed?.then((err) => {
+    logger.fatal({ err }, "the acoustic model's inference thread failed");
+    void shutdown("inference thread failed", 1);
   });
 }
 

@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ModelLoadError } from "@callscribe/errors";
 import { loadAsrModel } from "../../../services/asr/src/engine/index.ts";
@@ -105,5 +106,29 @@ describe("InferenceThread", () => {
       await session.release();
     }
     await expect(session.run({})).rejects.toThrow(/released/);
+  });
+
+  it("reports a thread that stops unasked: passes fail and `failed` settles; an orderly end settles nothing", async () => {
+    const sr = new ort.Tensor("int64", BigInt64Array.of(8000n), []);
+    const feeds = () => ({
+      input: new ort.Tensor("float32", new Float32Array(512), [1, 512]),
+      sr,
+      h: new ort.Tensor("float32", new Float32Array(128), [2, 1, 64]),
+      c: new ort.Tensor("float32", new Float32Array(128), [2, 1, 64]),
+    });
+    const crashed = new InferenceThread();
+    const session = await crashed.open("Silero VAD", sileroModelPath(), { provider: "cpu" });
+    await session.run(feeds());
+    const inFlight = session.run(feeds());
+    await crashed.terminate();
+    await expect(inFlight).rejects.toThrow(/Silero VAD: inference thread exited/);
+    await expect(crashed.failed).resolves.toBeInstanceOf(Error);
+    await expect(session.run(feeds())).rejects.toThrow(/inference thread exited/);
+
+    const orderly = new InferenceThread();
+    const other = await orderly.open("Silero VAD", sileroModelPath(), { provider: "cpu" });
+    await other.release();
+    const settled = await Promise.race([orderly.failed.then(() => true), delay(200).then(() => false)]);
+    expect(settled).toBe(false);
   });
 });

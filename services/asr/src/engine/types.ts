@@ -20,6 +20,8 @@ export interface ModelInfo {
 
 export interface AsrModel {
   readonly info: ModelInfo;
+  /** Settles if the inference thread the model runs on fails; null when it runs on the calling thread. */
+  readonly failed: Promise<Error> | null;
   close(): Promise<void>;
 }
 

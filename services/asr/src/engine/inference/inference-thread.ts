@@ -41,6 +41,14 @@ export class InferenceThread {
   #nextId = 0;
   #sessions = 0;
   #failure: Error | null = null;
+  /** Set once this side ends the thread (its last session released), so that exit is no failure. */
+  #ending = false;
+  #reportFailure!: (err: Error) => void;
+  /**
+   * Settles when the thread fails on its own (an uncaught error, an exit nobody asked for): every session
+   * on it is then unusable, and the service must not go on as if it were serving.
+   */
+  readonly failed = new Promise<Error>((resolve) => (this.#reportFailure = resolve));
 
   constructor() {
     this.#worker = new Worker(new URL("./thread-bootstrap.mjs", import.meta.url));
@@ -66,7 +74,7 @@ export class InferenceThread {
     try {
       answer = await this.#request((id) => ({ kind: "open", id, request }));
     } catch (err) {
-      if (this.#sessions === 0) await this.#worker.terminate();
+      if (this.#sessions === 0) await this.#end();
       throw err instanceof ModelLoadError
         ? err
         : new ModelLoadError(`${what}: the inference thread cannot open ${path}: ${(err as Error).message}`, {
@@ -101,7 +109,22 @@ export class InferenceThread {
     } catch {
       // A failed thread has no session left to release.
     }
-    if (--this.#sessions === 0) await this.#worker.terminate();
+    if (--this.#sessions === 0) await this.#end();
+  }
+
+  /**
+   * Stops the thread at once, as a failure: passes in flight and every later pass fail and `failed`
+   * settles (a hard abort; the orderly end is releasing every session).
+   */
+  async terminate(): Promise<void> {
+    await this.#worker.terminate();
+  }
+
+  /** The orderly end, once no session is left. */
+  async #end(): Promise<void> {
+    this.#ending = true;
+    this.#fail(new Error("inference thread ended"));
+    await this.#worker.terminate();
   }
 
   #request(build: (id: number) => ToThread, transfer: ArrayBuffer[] = []): Promise<FromThread> {
@@ -125,6 +148,7 @@ export class InferenceThread {
   }
 
   #fail(err: Error): void {
+    if (!this.#failure && !this.#ending) this.#reportFailure(err);
     this.#failure ??= err;
     for (const pending of this.#pending.values()) pending.reject(err);
     this.#pending.clear();

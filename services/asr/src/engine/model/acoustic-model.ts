@@ -1,6 +1,6 @@
 import type { FbankConfig } from "../features/fbank.ts";
 import type { AsrModel, ModelInfo } from "../types.ts";
-import type { InferenceRunner } from "../inference/inference-thread.ts";
+import { ThreadSession, type InferenceRunner } from "../inference/inference-thread.ts";
 import { ort } from "./session.ts";
 import type { Vocabulary } from "./vocabulary.ts";
 
@@ -80,6 +80,14 @@ export class AcousticModel implements AsrModel {
   readonly info: ModelInfo;
   readonly spec: AcousticModelSpec;
   readonly session: InferenceRunner;
+  /**
+   * Settles if the inference thread this model's passes run on fails (null when they run on the calling
+   * thread): from then on every pass fails.
+   */
+  get failed(): Promise<Error> | null {
+    return this.session instanceof ThreadSession ? this.session.thread.failed : null;
+  }
+
   /** A session on the calling thread for small passes, beside `session` on an inference thread. */
   readonly smallPassSession: InferenceRunner | null;
   #closed = false;
