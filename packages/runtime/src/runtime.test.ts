@@ -57,41 +57,37 @@ describe("startOpsServer", () => {
 });
 
 describe("onShutdown", () => {
-  it("exits with the failure code it is given when a fatal error starts it, even if every step finishes", async () => {
+  /** onShutdown with a silent logger and no signals; `code` is what it exited with (-1 before). */
+  function shutdownWith(steps: Parameters<typeof onShutdown>[0]["steps"]) {
     const { destination } = capture();
-    let code = -1;
+    const result = { code: -1 };
     const { shutdown } = onShutdown({
       logger: createLogger({ service: "t", destination }),
       deadlineMs: 100,
       signals: [],
       exit: (c) => {
-        code = c;
+        result.code = c;
       },
-      steps: [{ name: "close", run: async () => {} }],
+      steps,
     });
+    return { shutdown, result };
+  }
+
+  it("exits with the failure code it is given when a fatal error starts it, even if every step finishes", async () => {
+    const { shutdown, result } = shutdownWith([{ name: "close", run: async () => {} }]);
     await shutdown("inference thread failed", 1);
-    expect(code).toBe(1);
+    expect(result.code).toBe(1);
   });
 
   it("runs steps in order and abandons one that overruns the deadline", async () => {
-    const { destination } = capture();
     const order: string[] = [];
-    let code = -1;
-    const { shutdown } = onShutdown({
-      logger: createLogger({ service: "t", destination }),
-      deadlineMs: 100,
-      signals: [],
-      exit: (c) => {
-        code = c;
-      },
-      steps: [
-        { name: "stop intake", run: () => void order.push("stop") },
-        { name: "stuck drain", run: () => new Promise<void>(() => order.push("stuck")) },
-        { name: "close", run: () => void order.push("close") },
-      ],
-    });
+    const { shutdown, result } = shutdownWith([
+      { name: "stop intake", run: () => void order.push("stop") },
+      { name: "stuck drain", run: () => new Promise<void>(() => order.push("stuck")) },
+      { name: "close", run: () => void order.push("close") },
+    ]);
     await shutdown("test");
     expect(order).toEqual(["stop", "stuck", "close"]);
-    expect(code).toBe(1);
+    expect(result.code).toBe(1);
   });
 });
