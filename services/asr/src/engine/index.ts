@@ -23,5 +23,4 @@ export type {
 } from "./types.ts";
 export { loadAsrModel } from "./model/load.ts";
 export { loadVad } from "./vad/silero.ts";
-export { InferenceThread } from "./inference/inference-thread.ts";
 export { createRecognizerEngine, defaultEngineOptions } from "./engine.ts";

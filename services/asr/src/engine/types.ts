@@ -1,6 +1,5 @@
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
-import type { InferencePlacement } from "./inference/inference-thread.ts";
 
 export type { Logger, Registry };
 
@@ -40,11 +39,10 @@ export interface LoadAsrModelOptions {
    */
   graph?: "streaming" | "offline";
   /**
-   * Where the session runs: on an inference thread of its own (true, the default) or a given one, so
-   * forward passes overlap the event loop's work (features, VAD, decoding, I/O) instead of stopping it;
-   * or on the calling thread (false).
+   * Run the session on an inference thread of its own (true, the default), so forward passes overlap the
+   * event loop's work (features, VAD, decoding, I/O) instead of stopping it; or on the calling thread.
    */
-  inferenceThread?: InferencePlacement;
+  inferenceThread?: boolean;
   logger: Logger;
 }
 
@@ -57,12 +55,12 @@ export interface LoadVadOptions {
   logger: Logger;
   deviceId?: number;
   /**
-   * Where the VAD runs: on the calling thread (false, the default), or on an inference thread (true for
-   * one of its own, or a given one). Measured on 2 cores with the acoustic model on its own thread, the
-   * VAD on the event loop gives the most throughput: on the model's thread it delays the model's passes,
-   * and on a third thread it contends for the cores.
+   * Run the VAD on an inference thread of its own (true) or on the calling thread (false, the default).
+   * Measured on 2 cores with the acoustic model on its own thread, the VAD on the event loop gives the
+   * most throughput: on the model's thread it delays the model's passes, and on a third thread it
+   * contends for the cores.
    */
-  inferenceThread?: InferencePlacement;
+  inferenceThread?: boolean;
 }
 
 export interface EngineOptions {

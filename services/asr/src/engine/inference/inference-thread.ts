@@ -191,18 +191,13 @@ export class ThreadSession implements InferenceRunner {
   }
 }
 
-/**
- * Where a session runs: on the calling thread (false), on a new inference thread of its own (true), or
- * on a given inference thread, shared with the sessions already there.
- */
-export type InferencePlacement = boolean | InferenceThread;
-
+/** A session on an inference thread of its own (`thread`), or on the calling thread. */
 export async function openRunner(
   what: string,
   path: string,
-  placement: SessionPlacement & { thread: InferencePlacement },
+  placement: SessionPlacement & { thread: boolean },
 ): Promise<InferenceRunner> {
-  if (placement.thread === false) return createSession(what, path, placement);
-  const thread = placement.thread === true ? new InferenceThread() : placement.thread;
-  return thread.open(what, path, placement);
+  return placement.thread
+    ? new InferenceThread().open(what, path, placement)
+    : createSession(what, path, placement);
 }

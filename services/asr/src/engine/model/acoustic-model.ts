@@ -73,8 +73,8 @@ export const SMALL_PASS_BATCH = 2;
  * (the batcher) keep at most one call in flight. The session runs on an inference thread of its own
  * or, when loaded without one, synchronously on the calling thread. A CPU model on an inference thread
  * also keeps a session on the calling thread for small passes: a pass of one or two windows takes less
- * than the round trip to the thread (measured: 0.75 ms inline against 1.6 ms through the thread at
- * batch 1 on the project's 2-core machine), while large passes gain from running beside the event loop.
+ * than the round trip to the thread (bench/asr/pass-latency.ts), while large passes gain from running
+ * beside the event loop.
  */
 export class AcousticModel implements AsrModel {
   readonly info: ModelInfo;

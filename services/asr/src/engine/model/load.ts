@@ -176,11 +176,10 @@ export async function loadAsrModel(options: LoadAsrModelOptions): Promise<Acoust
   // A CPU model on a thread also gets a session here for small passes (see AcousticModel).
   let smallPassSession: InferenceRunner | null = null;
   try {
-    if (thread !== false && options.provider === "cpu")
+    if (thread && options.provider === "cpu")
       smallPassSession = await openRunner(label, modelPath, { ...placement, thread: false });
   } catch (err) {
     await session.release();
-    await smallPassSession?.release();
     throw err;
   }
   try {
