@@ -14,7 +14,10 @@ export interface ChunkRequest {
   normalize?: { mean: Float64Array; invStd: Float64Array };
   /** Frames [from, validTo) come from the buffer and [validTo, to) are zeros (a stream's last window). */
   validTo?: number;
-  /** A cache-aware model's state for this stream, one value per state tensor. */
+  /**
+   * A cache-aware model's state for this stream, one value per state tensor: read for the pass, and
+   * overwritten with the next state when the pass succeeds (the owner keeps one window in flight).
+   */
   state?: readonly StateValue[];
 }
 
@@ -23,8 +26,6 @@ export interface ChunkResult {
   logProbs: Float32Array;
   frames: number;
   vocab: number;
-  /** A cache-aware model's next state for this stream (views into the pass's output). */
-  state?: StateValue[];
 }
 
 /** What the batcher runs: AcousticModel, or a small in-memory model in unit tests. */
@@ -238,18 +239,21 @@ export class DynamicBatcher {
     this.#metrics?.batchSize.observe(batch);
     const stride = out.frames * out.vocab;
     const stateSpecs = this.#model.spec.cacheAware?.states;
-    return requests.map((_, b) => {
-      const result: ChunkResult = {
-        logProbs: out.logProbs.subarray(b * stride, b * stride + out.lengths[b]! * out.vocab),
-        frames: out.lengths[b]!,
-        vocab: out.vocab,
-      };
-      if (stateSpecs && out.states)
-        result.state = stateSpecs.map((st, i) =>
-          out.states![i]!.subarray(b * st.itemSize, (b + 1) * st.itemSize),
-        );
-      return result;
-    });
+    if (stateSpecs) {
+      if (!out.states) throw new Error("the model returned no next state for a cache-aware window");
+      requests.forEach((r, b) =>
+        stateSpecs.forEach((st, i) =>
+          (r.state![i] as Float32Array).set(
+            out.states![i]!.subarray(b * st.itemSize, (b + 1) * st.itemSize) as Float32Array,
+          ),
+        ),
+      );
+    }
+    return requests.map((_, b) => ({
+      logProbs: out.logProbs.subarray(b * stride, b * stride + out.lengths[b]! * out.vocab),
+      frames: out.lengths[b]!,
+      vocab: out.vocab,
+    }));
   }
 
   /** One batched tensor per state: each request's slice in batch order. */

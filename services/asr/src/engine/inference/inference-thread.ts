@@ -1,7 +1,14 @@
 import { Worker } from "node:worker_threads";
 import { ModelLoadError } from "@callscribe/errors";
 import { createSession, type ort, type SessionPlacement } from "../model/session.ts";
-import type { FromThread, OpenRequest, SessionShape, TensorMessage, ToThread } from "./protocol.ts";
+import type {
+  FromThread,
+  OpenRequest,
+  PreparedOutput,
+  SessionShape,
+  TensorMessage,
+  ToThread,
+} from "./protocol.ts";
 
 /** What a pass returns for each output. */
 export interface RunOutput {
@@ -10,17 +17,55 @@ export interface RunOutput {
 }
 
 /**
+ * Outputs the caller has room for, by name (null: let onnxruntime allocate it). A prepared output's values
+ * are written into the tensor's data and returned as that same array.
+ */
+export type PreparedOutputs = Record<string, ort.Tensor | null>;
+
+/**
  * What the engine needs of a session: its declared inputs and outputs, run and release. Both an
  * onnxruntime InferenceSession (passes on the calling thread) and a ThreadSession (passes on an
- * inference thread) provide it.
+ * inference thread) provide it. With `fetches`, exactly the outputs it names come back.
  */
 export interface InferenceRunner {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
   readonly inputMetadata: readonly ort.InferenceSession.ValueMetadata[];
   readonly outputMetadata: readonly ort.InferenceSession.ValueMetadata[];
-  run(feeds: Record<string, ort.Tensor>): Promise<Readonly<Record<string, RunOutput>>>;
+  run(
+    feeds: Record<string, ort.Tensor>,
+    fetches?: PreparedOutputs,
+  ): Promise<Readonly<Record<string, RunOutput>>>;
   release(): Promise<void>;
+}
+
+type TensorArray = Float32Array | BigInt64Array;
+
+function viewOf(type: TensorMessage["type"], buffer: ArrayBuffer, length: number): TensorArray {
+  return type === "int64" ? new BigInt64Array(buffer, 0, length) : new Float32Array(buffer, 0, length);
+}
+
+/**
+ * ArrayBuffers that carry tensors to the thread and back, kept for the next pass: without them every pass
+ * allocates its inputs and outputs afresh (about 66 KB of streaming state per stream each way), and the
+ * garbage collector spends a large share of the event loop's time on them. Sizes are powers of two.
+ */
+class BufferPool {
+  readonly #free = new Map<number, ArrayBuffer[]>();
+  static readonly #kept = 8;
+
+  take(bytes: number): ArrayBuffer {
+    const size = 2 ** Math.ceil(Math.log2(Math.max(bytes, 1024)));
+    return this.#free.get(size)?.pop() ?? new ArrayBuffer(size);
+  }
+
+  give(buffer: ArrayBuffer): void {
+    const size = buffer.byteLength;
+    if (size === 0 || (size & (size - 1)) !== 0) return;
+    let list = this.#free.get(size);
+    if (!list) this.#free.set(size, (list = []));
+    if (list.length < BufferPool.#kept) list.push(buffer);
+  }
 }
 
 interface Pending {
@@ -38,6 +83,9 @@ interface Pending {
 export class InferenceThread {
   readonly #worker: Worker;
   readonly #pending = new Map<number, Pending>();
+  readonly #buffers = new BufferPool();
+  /** Waiting for every request in flight to be answered. */
+  #whenIdle: Array<() => void> = [];
   #nextId = 0;
   #sessions = 0;
   #failure: Error | null = null;
@@ -87,19 +135,55 @@ export class InferenceThread {
     return new ThreadSession(this, answer.id, what, answer.shape);
   }
 
-  /** @internal ThreadSession's run. */
-  async run(session: number, feeds: Record<string, ort.Tensor>): Promise<Record<string, RunOutput>> {
+  /**
+   * @internal ThreadSession's run. Each feed is copied into a pooled buffer that moves to the thread and
+   * back; each prepared output gets one that the thread has onnxruntime write into, and its values are
+   * copied into the caller's array when it returns.
+   */
+  async run(
+    session: number,
+    feeds: Record<string, ort.Tensor>,
+    fetches?: PreparedOutputs,
+  ): Promise<Record<string, RunOutput>> {
     const message: Record<string, TensorMessage> = {};
+    const prepared: Record<string, PreparedOutput> = {};
     const transfer: ArrayBuffer[] = [];
     for (const [name, tensor] of Object.entries(feeds)) {
-      // A copy of exactly the tensor's values (callers pass views of larger reusable buffers).
-      const data = (tensor.data as Float32Array | BigInt64Array).slice();
-      message[name] = { type: tensor.type as TensorMessage["type"], data, dims: tensor.dims };
-      transfer.push(data.buffer as ArrayBuffer);
+      const source = tensor.data as TensorArray;
+      const type = tensor.type as TensorMessage["type"];
+      const buffer = this.#buffers.take(source.byteLength);
+      const data = viewOf(type, buffer, source.length);
+      (data as Float32Array).set(source as Float32Array);
+      message[name] = { type, data, dims: tensor.dims };
+      transfer.push(buffer);
     }
-    const answer = await this.#request((id) => ({ kind: "run", id, session, feeds: message }), transfer);
+    for (const [name, tensor] of Object.entries(fetches ?? {})) {
+      if (!tensor) continue;
+      const type = tensor.type as TensorMessage["type"];
+      const target = tensor.data as TensorArray;
+      const buffer = this.#buffers.take(target.byteLength);
+      prepared[name] = { type, data: viewOf(type, buffer, target.length), dims: tensor.dims };
+      transfer.push(buffer);
+    }
+    const answer = await this.#request(
+      (id) => ({ kind: "run", id, session, feeds: message, prepared }),
+      transfer,
+    );
     if (answer.kind !== "ran") throw new Error(`unexpected ${answer.kind} from the inference thread`);
-    return answer.outputs;
+    for (const buffer of answer.returned) this.#buffers.give(buffer);
+    const outputs: Record<string, RunOutput> = {};
+    for (const [name, output] of Object.entries(answer.outputs)) {
+      const target = fetches?.[name];
+      if (fetches && !(name in fetches)) continue;
+      if (target) {
+        (target.data as Float32Array).set(output.data as Float32Array);
+        this.#buffers.give(output.data.buffer as ArrayBuffer);
+        outputs[name] = { data: target.data, dims: output.dims };
+      } else {
+        outputs[name] = output;
+      }
+    }
+    return outputs;
   }
 
   /** @internal ThreadSession's release; the thread ends with its last session. */
@@ -114,14 +198,20 @@ export class InferenceThread {
 
   /**
    * Stops the thread at once, as a failure: passes in flight and every later pass fail and `failed`
-   * settles (a hard abort; the orderly end is releasing every session).
+   * settles (a hard abort; the orderly end is releasing every session). Stopping it in the middle of a
+   * pass aborts the whole process (onnxruntime-node throws from native code), so this is for a thread
+   * known to be between passes.
    */
   async terminate(): Promise<void> {
     await this.#worker.terminate();
   }
 
-  /** The orderly end, once no session is left. */
+  /**
+   * The orderly end, once no session is left. Passes still in flight are answered first: a worker stopped
+   * while onnxruntime runs native code in it takes the whole process down.
+   */
   async #end(): Promise<void> {
+    if (this.#pending.size > 0) await new Promise<void>((resolve) => this.#whenIdle.push(resolve));
     this.#ending = true;
     this.#fail(new Error("inference thread ended"));
     await this.#worker.terminate();
@@ -141,7 +231,7 @@ export class InferenceThread {
     const pending = this.#pending.get(message.id);
     if (!pending) return;
     this.#pending.delete(message.id);
-    if (this.#pending.size === 0) this.#worker.unref();
+    if (this.#pending.size === 0) this.#becameIdle();
     if (message.kind === "failed")
       pending.reject(message.loadError ? new ModelLoadError(message.message) : new Error(message.message));
     else pending.resolve(message);
@@ -152,7 +242,12 @@ export class InferenceThread {
     this.#failure ??= err;
     for (const pending of this.#pending.values()) pending.reject(err);
     this.#pending.clear();
+    this.#becameIdle();
+  }
+
+  #becameIdle(): void {
     this.#worker.unref();
+    for (const resolve of this.#whenIdle.splice(0)) resolve();
   }
 }
 
@@ -177,9 +272,9 @@ export class ThreadSession implements InferenceRunner {
     this.outputMetadata = shape.outputMetadata;
   }
 
-  run(feeds: Record<string, ort.Tensor>): Promise<Record<string, RunOutput>> {
+  run(feeds: Record<string, ort.Tensor>, fetches?: PreparedOutputs): Promise<Record<string, RunOutput>> {
     if (this.#released) return Promise.reject(new Error(`${this.#what}: the session is released`));
-    return this.thread.run(this.#id, feeds).catch((err: Error) => {
+    return this.thread.run(this.#id, feeds, fetches).catch((err: Error) => {
       throw new Error(`${this.#what}: ${err.message}`, { cause: err });
     });
   }

@@ -8,6 +8,12 @@ export interface TensorMessage {
   dims: readonly number[];
 }
 
+/**
+ * An output the caller has room for: the thread has onnxruntime write it into `data` (a view of a pooled
+ * buffer, sent over and back) instead of allocating a new one for every pass.
+ */
+export type PreparedOutput = TensorMessage;
+
 /** The names and metadata of a session's inputs and outputs, as onnxruntime-node reports them. */
 export interface SessionShape {
   inputNames: string[];
@@ -27,11 +33,24 @@ export interface OpenRequest {
 /** Every request carries an id its answer repeats; `session` is the id of the open that made it. */
 export type ToThread =
   | { kind: "open"; id: number; request: OpenRequest }
-  | { kind: "run"; id: number; session: number; feeds: Record<string, TensorMessage> }
+  | {
+      kind: "run";
+      id: number;
+      session: number;
+      feeds: Record<string, TensorMessage>;
+      /** Outputs written into the buffers sent; every other output is allocated by onnxruntime. */
+      prepared: Record<string, PreparedOutput>;
+    }
   | { kind: "release"; id: number; session: number };
 
 export type FromThread =
   | { kind: "opened"; id: number; shape: SessionShape }
-  | { kind: "ran"; id: number; outputs: Record<string, TensorMessage> }
+  | {
+      kind: "ran";
+      id: number;
+      outputs: Record<string, TensorMessage>;
+      /** The buffers of the request's feeds, sent back for reuse. */
+      returned: ArrayBuffer[];
+    }
   | { kind: "released"; id: number }
   | { kind: "failed"; id: number; message: string; loadError: boolean };

@@ -40,20 +40,33 @@ async function handle(message: ToThread): Promise<void> {
       const session = sessions.get(message.session);
       if (!session) throw new Error("the session is released");
       const feeds: Record<string, ort.Tensor> = {};
-      for (const [name, t] of Object.entries(message.feeds))
+      const returned: ArrayBuffer[] = [];
+      for (const [name, t] of Object.entries(message.feeds)) {
         feeds[name] = new ort.Tensor(t.type, t.data, t.dims);
-      const outputs = await session.run(feeds);
+        returned.push(t.data.buffer as ArrayBuffer);
+      }
+      const fetches: Record<string, ort.Tensor | null> = {};
+      for (const name of session.outputNames) {
+        const prepared = message.prepared[name];
+        fetches[name] = prepared ? new ort.Tensor(prepared.type, prepared.data, prepared.dims) : null;
+      }
+      const outputs = await session.run(feeds, fetches);
       const result: Record<string, TensorMessage> = {};
-      const transfer: ArrayBuffer[] = [];
+      const transfer: ArrayBuffer[] = [...returned];
       for (const [name, tensor] of Object.entries(outputs)) {
-        const data = tensor.data as Float32Array | BigInt64Array;
+        const prepared = message.prepared[name];
+        const data = prepared ? prepared.data : (tensor.data as Float32Array | BigInt64Array);
         result[name] = { type: tensor.type as TensorMessage["type"], data, dims: tensor.dims };
         const buffer = data.buffer as ArrayBuffer;
-        // Only buffers the output owns whole can move; others are copied by postMessage.
-        if (data.byteOffset === 0 && data.byteLength === buffer.byteLength && !transfer.includes(buffer))
+        // Prepared outputs' buffers always go back; others move when the output owns them whole and are
+        // copied by postMessage otherwise.
+        if (
+          (prepared || (data.byteOffset === 0 && data.byteLength === buffer.byteLength)) &&
+          !transfer.includes(buffer)
+        )
           transfer.push(buffer);
       }
-      post({ kind: "ran", id: message.id, outputs: result }, transfer);
+      post({ kind: "ran", id: message.id, outputs: result, returned }, transfer);
       return;
     }
     case "release": {

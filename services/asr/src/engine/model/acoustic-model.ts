@@ -1,6 +1,6 @@
 import type { FbankConfig } from "../features/fbank.ts";
 import type { AsrModel, ModelInfo } from "../types.ts";
-import { ThreadSession, type InferenceRunner } from "../inference/inference-thread.ts";
+import { ThreadSession, type InferenceRunner, type PreparedOutputs } from "../inference/inference-thread.ts";
 import { ort } from "./session.ts";
 import type { Vocabulary } from "./vocabulary.ts";
 
@@ -61,7 +61,10 @@ export interface ForwardResult {
   vocab: number;
   /** Valid output frames per batch item. */
   lengths: Int32Array;
-  /** Next states of a cache-aware graph, batched like the inputs (one per spec.cacheAware.states). */
+  /**
+   * Next states of a cache-aware graph, batched like the inputs (one per spec.cacheAware.states). They live
+   * in the model's own buffers, which the next pass overwrites: callers copy what they keep.
+   */
   states?: StateValue[];
 }
 
@@ -90,6 +93,13 @@ export class AcousticModel implements AsrModel {
 
   /** A session on the calling thread for small passes, beside `session` on an inference thread. */
   readonly smallPassSession: InferenceRunner | null;
+  /**
+   * Where a cache-aware graph's next states are written, one buffer per state, reused from pass to pass
+   * (grown to the largest batch seen): onnxruntime would otherwise allocate them for every pass.
+   */
+  #nextStates: StateValue[] = [];
+  /** Whether a pass is writing into #nextStates (a pass that overlaps it gets buffers of its own). */
+  #nextStatesInUse = false;
   #closed = false;
 
   constructor(
@@ -135,7 +145,17 @@ export class AcousticModel implements AsrModel {
       });
     }
     const session = batch <= SMALL_PASS_BATCH && this.smallPassSession ? this.smallPassSession : this.session;
-    const outputs = await session.run(feeds);
+    const ownBuffers = this.#nextStatesInUse;
+    this.#nextStatesInUse = true;
+    let outputs;
+    try {
+      outputs = await session.run(
+        feeds,
+        cacheAware ? this.#stateFetches(session, cacheAware, batch, ownBuffers) : undefined,
+      );
+    } finally {
+      if (!ownBuffers) this.#nextStatesInUse = false;
+    }
     const logProbs = outputs[this.spec.logProbOutput]!;
     const [, outFrames, vocab] = logProbs.dims as [number, number, number];
     const result = new Int32Array(batch);
@@ -155,6 +175,32 @@ export class AcousticModel implements AsrModel {
       lengths: result,
       states: next,
     };
+  }
+
+  /** Every output of the session, the next states prepared in #nextStates (or in new buffers). */
+  #stateFetches(
+    session: InferenceRunner,
+    cacheAware: CacheAwareSpec,
+    batch: number,
+    ownBuffers: boolean,
+  ): PreparedOutputs {
+    const fetches: PreparedOutputs = {};
+    for (const name of session.outputNames) fetches[name] = null;
+    cacheAware.states.forEach((s, i) => {
+      let buffer = ownBuffers ? undefined : this.#nextStates[i];
+      if (!buffer || buffer.length < batch * s.itemSize) {
+        const items = ownBuffers ? batch : Math.max(batch, 2 * ((buffer?.length ?? 0) / s.itemSize));
+        buffer =
+          s.dtype === "int64" ? new BigInt64Array(items * s.itemSize) : new Float32Array(items * s.itemSize);
+        if (!ownBuffers) this.#nextStates[i] = buffer;
+      }
+      const value = buffer.subarray(0, batch * s.itemSize);
+      fetches[s.output] =
+        s.dtype === "int64"
+          ? new ort.Tensor("int64", value as BigInt64Array, [batch, ...s.itemShape])
+          : new ort.Tensor("float32", value as Float32Array, [batch, ...s.itemShape]);
+    });
+    return fetches;
   }
 
   async close(): Promise<void> {

@@ -16,7 +16,8 @@ export class CachedUtteranceRecognizer extends UtteranceRecognition {
   readonly #sub: number;
   readonly #chunk: number;
   readonly #window: number;
-  #state: readonly StateValue[];
+  /** The graph's state after the last window answered; each pass overwrites it in place. */
+  readonly #state: readonly StateValue[];
   /** First input frame of the next window. */
   #position = 0;
   #inFlight = false;
@@ -92,7 +93,6 @@ export class CachedUtteranceRecognizer extends UtteranceRecognition {
   }
 
   #accept(result: ChunkResult, from: number, keep: number): void {
-    if (!result.state) throw new Error("the model returned no next state for a cache-aware window");
     const { vocab } = result;
     const rows = Math.min(keep, result.frames);
     const firstOut = from / this.#sub;
@@ -100,7 +100,6 @@ export class CachedUtteranceRecognizer extends UtteranceRecognition {
       this.noteConfidence(firstOut + row, result.logProbs, row, vocab);
       this.commitRow(result.logProbs, row, vocab);
     }
-    this.#state = result.state;
     this.#position = from + this.#chunk;
     this.features.frames.discardBefore(Math.min(this.#position, this.features.frames.end));
     if (this.finishing && this.#position >= this.features.frames.end) {
