@@ -9,13 +9,18 @@ import type { UtteranceOptions } from "./utterance.ts";
  * previous one returned, and every output frame it gives is final, so it goes straight to the CTC decoder.
  * Each frame passes through the model once, whatever the chunk size. The last window holds only the real
  * frames (zero-padded to whole output frames, or to the window a fixed-window graph needs) and only their
- * outputs are kept; chained windows from zero states equal one pass over the whole utterance.
+ * outputs are kept; chained windows from zero states equal one pass over the whole utterance. When no output
+ * frame reads input past its own frames (look-ahead 0 and a right receptive field inside one output frame),
+ * the last window is zero-padded to the full window instead: its real frames' outputs are the same, and a
+ * window of the common length shares a batched pass with other streams' windows rather than running alone.
  */
 export class CachedUtteranceRecognizer extends UtteranceRecognition {
   readonly #spec: CacheAwareSpec;
   readonly #sub: number;
   readonly #chunk: number;
   readonly #window: number;
+  /** Whether the last window is padded to the full window (see the class comment). */
+  readonly #padLastWindow: boolean;
   /** The graph's state after the last window answered; each pass overwrites it in place. */
   readonly #state: readonly StateValue[];
   /** First input frame of the next window. */
@@ -34,6 +39,10 @@ export class CachedUtteranceRecognizer extends UtteranceRecognition {
       ? cacheAware.windowFrames - cacheAware.lookaheadFrames
       : roundUp(Math.max(1, options.chunkFrames), this.#sub);
     this.#window = this.#chunk + cacheAware.lookaheadFrames;
+    const field = options.spec.receptiveField;
+    this.#padLastWindow =
+      cacheAware.windowFrames !== null ||
+      (cacheAware.lookaheadFrames === 0 && field !== null && field.right < this.#sub);
     this.#state = initialStates(cacheAware);
   }
 
@@ -66,8 +75,8 @@ export class CachedUtteranceRecognizer extends UtteranceRecognition {
   #submit(available: number): void {
     const from = this.#position;
     const validTo = Math.min(from + this.#window, available);
-    // A graph with a free window length takes the last window only as long as its real frames need.
-    const to = this.#spec.windowFrames
+    // Otherwise the last window is only as long as its real frames need.
+    const to = this.#padLastWindow
       ? from + this.#window
       : Math.min(from + this.#window, from + roundUp(validTo - from, this.#sub) + this.#spec.lookaheadFrames);
     // Output frames this window answers for: all of its chunk, or at the end those of the real frames.
