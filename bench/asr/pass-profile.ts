@@ -1,7 +1,8 @@
 /**
  * Where a forward pass of the streaming graph spends its time, by operator: onnxruntime's own profiler over
  * a number of passes of one batch size (240 ms windows, zero states), one intra-op thread, on the calling thread.
- *   npx tsx bench/asr/pass-profile.ts [fp32|int8] [batch=32] [passes=100]
+ *   npx tsx bench/asr/pass-profile.ts [fp32|int8] [batch=32] [passes=100] [graph.onnx]
+ * (the last argument profiles another file with the same inputs instead of the committed graph).
  * Prints kernel time per pass for each operator type, largest first. The profiler's own cost per node
  * inflates small passes; compare operators within one run, not the total with other benchmarks.
  */
@@ -24,7 +25,7 @@ const passes = Number(process.argv[4] ?? 100);
 const manifest = JSON.parse(readFileSync(join(modelDir, "manifest.json"), "utf8")) as {
   streaming: { files: Record<string, string> };
 };
-const file = join(modelDir, manifest.streaming.files[precision]!);
+const file = process.argv[5] ?? join(modelDir, manifest.streaming.files[precision]!);
 const dir = mkdtempSync(join(tmpdir(), "pass-profile-"));
 const session = await ort.InferenceSession.create(file, {
   intraOpNumThreads: 1,
@@ -61,6 +62,8 @@ for (const e of events) {
 }
 const total = [...byOp.values()].reduce((a, b) => a + b, 0);
 console.log(`${file}, batch ${batch}, ${passes} passes; ${machine()}`);
-console.log(`kernel time per pass: ${total.toFixed(0)} µs`);
+console.log(
+  `kernel time per pass: ${total.toFixed(0)} µs (${events.filter((e) => e.name === "model_run").length} runs)`,
+);
 for (const [op, us] of [...byOp].sort((a, b) => b[1] - a[1]))
   console.log(`  ${op.padEnd(20)} ${us.toFixed(0).padStart(6)} µs  ${((100 * us) / total).toFixed(1)} %`);

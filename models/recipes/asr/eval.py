@@ -223,7 +223,7 @@ Built by `models/recipes/asr/run.sh` (see `models/recipes/asr/README.md`); `mani
 | file | what |
 |---|---|
 | `model.streaming.onnx` | FP32 cache-aware streaming graph, sherpa-onnx online NeMo CTC layout: windows of new frames plus the caches the previous window returned (what Callscribe runs) |
-| `model.streaming.int8.onnx` | the same with INT8 matrix products: weights int8 per output column, activations uint8 with fixed scales calibrated on real training prompts (`QuantizeLinear` → `MatMulInteger`) |
+| `model.streaming.int8.onnx` | the same with INT8 matrix products: weights int8 per output column, activations uint8 with fixed scales calibrated on real training prompts (`QuantizeLinear` → onnxruntime's `com.microsoft.MatMulIntegerToFloat`, which applies the scales and bias in the same kernel) |
 | `model.onnx` | FP32 whole-utterance graph, opset 13, sherpa-onnx offline NeMo CTC layout (`model_type` = `EncDecCTCModel`) |
 | `model.int8.onnx` | whole-utterance graph with weight-only INT8 (Conv weights int8, per output channel, + `DequantizeLinear`) |
 | `tokens.txt` | `<token> <id>`; `▁` = space (id 0), `'` = 1, `a`..`z` = 2..27, `<blk>` = 28 (blank, last id) |

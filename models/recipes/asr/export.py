@@ -9,6 +9,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from model import CtcModel, StreamingCtc, VOCAB, BLANK
 from corpus import load
+from fuse_int8 import fuse_int8_rescale
 import features as F
 
 OUT_DEFAULT = os.path.normpath(os.path.join(HERE, "..", "..", "asr-en-telephony"))
@@ -62,7 +63,8 @@ def quantize_int8(src, dst, depthwise=True):
 def quantize_static_gemm(src, dst, ranges):
     """INT8 for the streaming graph: every Gemm with a weight initializer becomes
     QuantizeLinear (activations uint8, fixed scale and zero point from calibration) -> MatMulInteger
-    (weights int8, symmetric, per output column) -> Cast -> Mul (scales) -> Add (bias).
+    (weights int8, symmetric, per output column) -> Cast -> Mul (scales) -> Add (bias); fuse_int8.py then writes
+    each of those as one MatMulIntegerToFloat.
     Fixed activation scales keep every stream's output independent of the rest of the batch and of how the
     audio is cut into windows (a dynamic, per-pass scale would not)."""
     m = onnx.load(src)
@@ -170,6 +172,8 @@ def export_streaming(model, a):
     set_meta(fp32, meta)
     nq = quantize_static_gemm(fp32, int8, calibration_ranges(s))
     print(f"streaming int8: {nq} matrix products quantized (activation ranges from real training prompts)")
+    nf = fuse_int8_rescale(int8, int8)
+    print(f"streaming int8: {nf} matrix products fused with their rescaling (MatMulIntegerToFloat)")
     # chained windows from zero caches must equal the whole-utterance pass
     T = 317
     x = torch.randn(1, 80, T) * 3 - 9
