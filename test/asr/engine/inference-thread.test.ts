@@ -141,6 +141,10 @@ describe("InferenceThread", () => {
         );
         const only = await session.run(feeds, { output: null });
         expect(Object.keys(only)).toEqual(["output"]);
+        const unknown = new ort.Tensor("float32", new Float32Array(2), [2, 1]);
+        await expect(session.run(feeds, { probability: unknown })).rejects.toThrow(
+          /no output named "probability"/,
+        );
         h = hn.slice();
         c = (got.cn!.data as Float32Array).slice();
       }

@@ -46,6 +46,8 @@ async function handle(message: ToThread): Promise<void> {
         returned.push(t.data.buffer as ArrayBuffer);
       }
       const fetches: Record<string, ort.Tensor | null> = {};
+      for (const name of Object.keys(message.prepared))
+        if (!session.outputNames.includes(name)) throw new Error(`the session has no output named "${name}"`);
       for (const name of session.outputNames) {
         const prepared = message.prepared[name];
         fetches[name] = prepared ? new ort.Tensor(prepared.type, prepared.data, prepared.dims) : null;
