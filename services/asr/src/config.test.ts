@@ -20,13 +20,20 @@ describe("loadConfig", () => {
     );
   });
 
-  it("defaults to int8 when the manifest provides it, and fp32 otherwise", () => {
+  it("defaults to int8 on the CPU when the manifest provides it, and fp32 otherwise", () => {
     const withInt8 = folder({
       "manifest.json": JSON.stringify({ files: { fp32: "model.onnx", int8: "model.int8.onnx" } }),
       "model.int8.onnx": "",
     });
     expect(loadConfig({ ASR_MODEL_DIR: withInt8 }).model.precision).toBe("int8");
     expect(loadConfig({ ASR_MODEL_DIR: withInt8, ASR_PRECISION: "fp32" }).model.precision).toBe("fp32");
+    expect(loadConfig({ ASR_MODEL_DIR: withInt8, ASR_EXECUTION_PROVIDER: "cuda" }).model.precision).toBe(
+      "fp32",
+    );
+    expect(
+      loadConfig({ ASR_MODEL_DIR: withInt8, ASR_EXECUTION_PROVIDER: "cuda", ASR_PRECISION: "int8" }).model
+        .precision,
+    ).toBe("int8");
     const sherpa = folder({ "model.onnx": "", "tokens.txt": "" });
     expect(loadConfig({ ASR_MODEL_DIR: sherpa }).model.precision).toBe("fp32");
     expect(() => loadConfig({ ASR_MODEL_DIR: sherpa, ASR_PRECISION: "int8" })).toThrow(

@@ -154,7 +154,10 @@ export function loadConfig(environment: Env = process.env): AsrConfig {
       { variable: "ASR_PRECISION", problem: `int8 was asked for but ${dir} has no int8 model; set fp32` },
     ]);
   }
-  const precision = raw.ASR_PRECISION ?? (folder.hasInt8 ? "int8" : "fp32");
+  // INT8 is for the CPU's integer kernels (the committed INT8 streaming graph uses onnxruntime's
+  // MatMulIntegerToFloat, a CPU kernel, and a model only loads where it can be placed whole): cuda defaults to FP32.
+  const precision =
+    raw.ASR_PRECISION ?? (folder.hasInt8 && raw.ASR_EXECUTION_PROVIDER === "cpu" ? "int8" : "fp32");
   const maxStreams = raw.ASR_MAX_STREAMS;
   return {
     model: {
