@@ -1,5 +1,10 @@
 import type { Logger } from "pino";
-import type { CacheAwareSpec, ForwardResult, StateValue } from "../model/acoustic-model.ts";
+import {
+  allocateState,
+  type CacheAwareSpec,
+  type ForwardResult,
+  type StateValue,
+} from "../model/acoustic-model.ts";
 import type { FrameBuffer } from "../features/fbank.ts";
 import type { EngineMetrics } from "../metrics.ts";
 
@@ -262,10 +267,9 @@ export class DynamicBatcher {
     if (!specs) return undefined;
     const batch = requests.length;
     return specs.map((st, i) => {
-      const size = Math.max(batch, this.#maxBatch) * st.itemSize;
       let buffer = this.#states[i];
       if (!buffer || buffer.length < batch * st.itemSize)
-        buffer = this.#states[i] = st.dtype === "int64" ? new BigInt64Array(size) : new Float32Array(size);
+        buffer = this.#states[i] = allocateState(st, Math.max(batch, this.#maxBatch));
       requests.forEach((r, b) => {
         const value = r.state?.[i];
         if (!value || value.length !== st.itemSize)

@@ -47,11 +47,24 @@ export interface CacheAwareSpec {
 /** The values of one state tensor: one stream's slice, or a batch's. */
 export type StateValue = Float32Array | BigInt64Array;
 
+/** Zeroed room for `streams` streams' values of one state tensor. */
+export function allocateState(spec: ModelStateSpec, streams: number): StateValue {
+  const size = streams * spec.itemSize;
+  return spec.dtype === "int64" ? new BigInt64Array(size) : new Float32Array(size);
+}
+
 /** Fresh (zero) states: the start of an utterance. */
 export function initialStates(spec: CacheAwareSpec): StateValue[] {
-  return spec.states.map((s) =>
-    s.dtype === "int64" ? new BigInt64Array(s.itemSize) : new Float32Array(s.itemSize),
-  );
+  return spec.states.map((s) => allocateState(s, 1));
+}
+
+/** The first `batch` streams of a batched state buffer, as the tensor the graph takes or gives. */
+function stateTensor(spec: ModelStateSpec, buffer: StateValue, batch: number): ort.Tensor {
+  const value = buffer.subarray(0, batch * spec.itemSize);
+  const dims = [batch, ...spec.itemShape];
+  return value instanceof BigInt64Array
+    ? new ort.Tensor("int64", value, dims)
+    : new ort.Tensor("float32", value, dims);
 }
 
 export interface ForwardResult {
@@ -136,13 +149,7 @@ export class AcousticModel implements AsrModel {
     if (cacheAware) {
       if (!states || states.length !== cacheAware.states.length)
         throw new Error(`model ${this.spec.name} is cache-aware: every forward pass needs its states`);
-      cacheAware.states.forEach((s, i) => {
-        const value = states[i]!.subarray(0, batch * s.itemSize);
-        feeds[s.input] =
-          s.dtype === "int64"
-            ? new ort.Tensor("int64", value as BigInt64Array, [batch, ...s.itemShape])
-            : new ort.Tensor("float32", value as Float32Array, [batch, ...s.itemShape]);
-      });
+      cacheAware.states.forEach((s, i) => (feeds[s.input] = stateTensor(s, states[i]!, batch)));
     }
     const session = batch <= SMALL_PASS_BATCH && this.smallPassSession ? this.smallPassSession : this.session;
     const ownBuffers = this.#nextStatesInUse;
@@ -189,16 +196,13 @@ export class AcousticModel implements AsrModel {
     cacheAware.states.forEach((s, i) => {
       let buffer = ownBuffers ? undefined : this.#nextStates[i];
       if (!buffer || buffer.length < batch * s.itemSize) {
-        const items = ownBuffers ? batch : Math.max(batch, 2 * ((buffer?.length ?? 0) / s.itemSize));
-        buffer =
-          s.dtype === "int64" ? new BigInt64Array(items * s.itemSize) : new Float32Array(items * s.itemSize);
+        buffer = allocateState(
+          s,
+          ownBuffers ? batch : Math.max(batch, (2 * (buffer?.length ?? 0)) / s.itemSize),
+        );
         if (!ownBuffers) this.#nextStates[i] = buffer;
       }
-      const value = buffer.subarray(0, batch * s.itemSize);
-      fetches[s.output] =
-        s.dtype === "int64"
-          ? new ort.Tensor("int64", value as BigInt64Array, [batch, ...s.itemShape])
-          : new ort.Tensor("float32", value as Float32Array, [batch, ...s.itemShape]);
+      fetches[s.output] = stateTensor(s, buffer, batch);
     });
     return fetches;
   }
