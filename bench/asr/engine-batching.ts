@@ -1,10 +1,12 @@
 /**
  * Batched vs unbatched engine throughput at 64 streams of real recorded speech, in one run:
  *   npx tsx bench/asr/engine-batching.ts [streams=64] [secondsPerStream=10] [rounds=3]
- * Same audio, same chunking (240 ms), same saturating client (engine-support.ts driveStreams); only
- * maxBatch differs (32 vs 1). The machine is shared with a training job, so the two settings alternate
- * for several rounds and the medians are reported. Last, session.run alone is replayed on the batch shapes
- * each setting produced, to show what batching buys onnxruntime itself on this CPU.
+ * Same audio, same chunking (240 ms), same saturating client (engine-support.ts driveStreams); only the
+ * batch bounds differ: batched (maxBatch 32, vadMaxBatch 256, the service's defaults), the acoustic model
+ * unbatched (maxBatch 1, Silero still batched) and nothing batched (maxBatch 1, vadMaxBatch 1). After one
+ * uncounted warm-up run of each, the settings rotate for several rounds and the medians are reported.
+ * Last, session.run alone is replayed on the acoustic batch shapes each setting produced, to show what
+ * batching buys onnxruntime itself on this CPU.
  */
 import { Recognizer } from "../../services/asr/src/engine/engine.ts";
 import {
@@ -28,70 +30,113 @@ const rows: Array<Array<string | number>> = [];
 
 console.log(
   `engine batching benchmark: ${streams} streams × ${seconds} s of held-out Asterisk prompts, chunk ${chunkMs} ms, ` +
-    `maxWaitMs 10, engine as the service runs it (acoustic model on its inference thread with 1 intra-op thread, VAD on the event loop), ` +
+    `maxWaitMs 10, batched, acoustic model unbatched, nothing batched, engine as the service runs it (acoustic model on its inference thread with 1 intra-op thread, VAD on the event loop), ` +
     `bare replays with ${bareThreadCounts.join(" and ")} intra-op threads (the faster counts), ${rounds} alternating rounds`,
 );
 console.log(`machine: ${machine()}`);
+/**
+ * The settings compared: everything batched as the service runs it; the acoustic model alone unbatched
+ * (Silero still batched across streams); nothing batched (every acoustic and every Silero pass holds one
+ * stream's window).
+ */
+const settings = [
+  { name: "batched", maxBatch: 32, vadMaxBatch: 256 },
+  { name: "acoustic unbatched", maxBatch: 1, vadMaxBatch: 256 },
+  { name: "unbatched", maxBatch: 1, vadMaxBatch: 1 },
+] as const;
+type SettingName = (typeof settings)[number]["name"];
+
 for (const precision of ["fp32", "int8"] as const) {
   const model = await loadBenchModel(precision);
   const bareModels = await loadBareModels(precision);
-  const runs: Record<
-    number,
-    Array<{ rate: number; batches: number; mean: number; partials: number; finals: number }>
-  > = { 32: [], 1: [] };
-  const ratios: number[] = [];
-  const shapes: Record<number, PassShape[]> = {};
-  for (let round = 0; round < rounds; round++) {
-    const order = round % 2 === 0 ? [32, 1] : [1, 32];
-    const rate: Record<number, number> = {};
-    for (const maxBatch of order) {
-      const engine = new Recognizer(
-        {
-          model,
-          vad,
-          logger,
-          options: { maxBatch, maxWaitMs: 10, maxStreams: streams, maxQueuedChunks: 100_000, chunkMs },
+  type Run = {
+    rate: number;
+    batches: number;
+    mean: number;
+    vadPasses: number;
+    partials: number;
+    finals: number;
+  };
+  const runs = new Map<SettingName, Run[]>(settings.map((s) => [s.name, []]));
+  const ratios = new Map<SettingName, number[]>(settings.map((s) => [s.name, []]));
+  const shapes = new Map<SettingName, PassShape[]>();
+  const drive = async (setting: (typeof settings)[number]): Promise<Run> => {
+    const engine = new Recognizer(
+      {
+        model,
+        vad,
+        logger,
+        options: {
+          maxBatch: setting.maxBatch,
+          vadMaxBatch: setting.vadMaxBatch,
+          maxWaitMs: 10,
+          maxStreams: streams,
+          maxQueuedChunks: 100_000,
+          chunkMs,
         },
-        { recordShapes: true },
-      );
-      const { wallMs, partials, finals } = await driveStreams(engine, signals, chunkMs);
-      const stats = engine.stats();
-      shapes[maxBatch] = engine.batcher.shapes.slice();
-      await engine.close();
-      rate[maxBatch] = audioSeconds / (wallMs / 1000);
-      runs[maxBatch]!.push({
-        rate: rate[maxBatch]!,
-        batches: stats.batches,
-        mean: stats.meanBatchSize,
-        partials,
-        finals,
-      });
+      },
+      { recordShapes: true },
+    );
+    const vadRuns = vad.runs;
+    const { wallMs, partials, finals } = await driveStreams(engine, signals, chunkMs);
+    const stats = engine.stats();
+    shapes.set(setting.name, engine.batcher.shapes.slice());
+    await engine.close();
+    return {
+      rate: audioSeconds / (wallMs / 1000),
+      batches: stats.batches,
+      mean: stats.meanBatchSize,
+      vadPasses: vad.runs - vadRuns,
+      partials,
+      finals,
+    };
+  };
+  // One run of each setting first, not counted: the JIT and the allocator warm up on it.
+  for (const setting of settings) await drive(setting);
+  for (let round = 0; round < rounds; round++) {
+    const order = settings.map((_, i) => settings[(i + round) % settings.length]!);
+    const rate = new Map<SettingName, number>();
+    for (const setting of order) {
+      const run = await drive(setting);
+      rate.set(setting.name, run.rate);
+      runs.get(setting.name)!.push(run);
       console.log(
-        `  ${precision} round ${round + 1} maxBatch ${maxBatch}: ${rate[maxBatch]!.toFixed(1)} audio-s/s (${machine()})`,
+        `  ${precision} round ${round + 1} ${setting.name}: ${run.rate.toFixed(1)} audio-s/s (${machine()})`,
       );
     }
-    ratios.push(rate[32]! / rate[1]!);
+    for (const setting of settings)
+      ratios.get(setting.name)!.push(rate.get("batched")! / rate.get(setting.name)!);
   }
-  // onnxruntime alone on the shapes each setting produced (last round): what batching buys the forward pass.
-  const bare: Record<number, number> = {};
-  for (const maxBatch of [32, 1])
-    bare[maxBatch] = audioSeconds / ((await replayBare(bareModels, shapes[maxBatch]!)).wall / 1000);
-  for (const maxBatch of [32, 1]) {
-    const r = runs[maxBatch]!;
+  // onnxruntime alone on the acoustic passes each setting produced (last round): what batching buys the
+  // forward pass.
+  const bare = new Map<SettingName, number>();
+  for (const setting of settings)
+    bare.set(
+      setting.name,
+      audioSeconds / ((await replayBare(bareModels, shapes.get(setting.name)!)).wall / 1000),
+    );
+  for (const setting of settings) {
+    const r = runs.get(setting.name)!;
+    const ratio = ratios.get(setting.name)!;
     rows.push([
       precision,
-      maxBatch,
+      setting.name,
+      setting.maxBatch,
+      setting.vadMaxBatch,
       streams,
       audioSeconds,
       median(r.map((x) => x.rate)).toFixed(1),
       r.map((x) => x.rate.toFixed(1)).join(" / "),
       median(r.map((x) => x.batches)),
       median(r.map((x) => x.mean)).toFixed(1),
+      median(r.map((x) => x.vadPasses)),
       median(r.map((x) => x.partials)),
       median(r.map((x) => x.finals)),
-      bare[maxBatch]!.toFixed(1),
-      maxBatch === 32 ? `${median(ratios).toFixed(2)}x (${ratios.map((x) => x.toFixed(2)).join(" / ")})` : "",
-      maxBatch === 32 ? `${(bare[32]! / bare[1]!).toFixed(2)}x` : "",
+      bare.get(setting.name)!.toFixed(1),
+      setting.name === "batched"
+        ? ""
+        : `${median(ratio).toFixed(2)}x (${ratio.map((x) => x.toFixed(2)).join(" / ")})`,
+      setting.name === "batched" ? "" : `${(bare.get("batched")! / bare.get(setting.name)!).toFixed(2)}x`,
     ]);
   }
   await model.close();
@@ -103,18 +148,21 @@ console.log(
   table(
     [
       "model",
+      "setting",
       "maxBatch",
+      "vadMaxBatch",
       "streams",
       "audio s",
       "audio-s/s (median)",
       "each round",
       "forward passes",
       "mean batch",
+      "Silero passes",
       "partials",
       "finals",
       "bare forward audio-s/s",
-      "batched / unbatched",
-      "bare forward batched / unbatched",
+      "batched / this",
+      "bare forward batched / this",
     ],
     rows,
   ),

@@ -63,6 +63,9 @@ describe("loadConfig", () => {
     const defaults = loadConfig({ ASR_MODEL_DIR: dir });
     expect(defaults.model.inferenceThread).toBe(true);
     expect(defaults.engine.vadEnergyFloorDbfs).toBe(-60);
+    expect(defaults.engine.vadMaxBatch).toBe(256);
+    expect(loadConfig({ ASR_MODEL_DIR: dir, ASR_VAD_MAX_BATCH: "1" }).engine.vadMaxBatch).toBe(1);
+    expect(() => loadConfig({ ASR_MODEL_DIR: dir, ASR_VAD_MAX_BATCH: "0" })).toThrow(/ASR_VAD_MAX_BATCH/);
     const off = loadConfig({
       ASR_MODEL_DIR: dir,
       ASR_INFERENCE_THREAD: "false",

@@ -35,6 +35,8 @@ const shape = {
   ASR_CHUNK_MS: env.int(240, 40, 2000),
   /** Audio windows quieter than this (dBFS) are silence without a VAD pass; 0 runs the VAD on every window. */
   ASR_VAD_ENERGY_FLOOR_DBFS: env.int(-60, -120, 0),
+  /** Streams' VAD windows batched into one Silero pass. */
+  ASR_VAD_MAX_BATCH: env.int(256, 1, 4096),
   ASR_GRPC_HOST: z.string().min(1).default("127.0.0.1"),
   ASR_GRPC_PORT: env.port(50051),
   /** Largest gRPC message accepted; bounds one Recognize request and one audio chunk. */
@@ -81,6 +83,7 @@ export interface AsrConfig {
     maxQueuedChunks: number;
     chunkMs: number;
     vadEnergyFloorDbfs: number | null;
+    vadMaxBatch: number;
   };
   grpc: { host: string; port: number; maxMessageBytes: number; recognizeMaxAudioMs: number };
   ops: { host: string; port: number };
@@ -176,6 +179,7 @@ export function loadConfig(environment: Env = process.env): AsrConfig {
       maxQueuedChunks: raw.ASR_MAX_QUEUED_CHUNKS === 0 ? 4 * maxStreams : raw.ASR_MAX_QUEUED_CHUNKS,
       chunkMs: raw.ASR_CHUNK_MS,
       vadEnergyFloorDbfs: raw.ASR_VAD_ENERGY_FLOOR_DBFS === 0 ? null : raw.ASR_VAD_ENERGY_FLOOR_DBFS,
+      vadMaxBatch: raw.ASR_VAD_MAX_BATCH,
     },
     grpc: {
       host: raw.ASR_GRPC_HOST,

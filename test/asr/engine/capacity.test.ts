@@ -13,6 +13,7 @@ import {
   type AsrModel,
   type VadModel,
 } from "../../../services/asr/src/engine/index.ts";
+import type { SileroVad } from "../../../services/asr/src/engine/vad/silero.ts";
 import { fixtureItems, fixturePcm, modelDir, silentLogger } from "./support.ts";
 
 let model: AsrModel;
@@ -117,6 +118,37 @@ describe("recognizer capacity", () => {
     } finally {
       await engine.close();
     }
+  });
+
+  it("puts at most vadMaxBatch streams' windows into one Silero pass", async () => {
+    const silero = vad as SileroVad;
+    const batchesWith = async (vadMaxBatch: number | undefined): Promise<number[]> => {
+      const engine = createRecognizerEngine({
+        model,
+        vad,
+        logger: silentLogger,
+        options: { ...options, maxStreams: 4, vadEnergyFloorDbfs: null, vadMaxBatch },
+      });
+      silero.recordedBatches = [];
+      try {
+        await Promise.all(
+          [0, 1, 2, 3].map(() => engine.recognize(speech.subarray(0, 8000 * 2), { sampleRate: 8000 })),
+        );
+        return silero.recordedBatches;
+      } finally {
+        silero.recordedBatches = null;
+        await engine.close();
+      }
+    };
+    // Four streams fed at once share Silero passes by default, and do not when the bound is 1.
+    expect(Math.max(...(await batchesWith(undefined)))).toBe(4);
+    const single = await batchesWith(1);
+    expect(single.length).toBeGreaterThanOrEqual(4 * 31);
+    expect(new Set(single)).toEqual(new Set([1]));
+    expect(Math.max(...(await batchesWith(3)))).toBe(3);
+    expect(() =>
+      createRecognizerEngine({ model, vad, logger: silentLogger, options: { ...options, vadMaxBatch: 0 } }),
+    ).toThrow(/vadMaxBatch 0 must be at least 1/);
   });
 
   it("refuses audio from a stream whose backlog passed maxStreamBacklogMs", async () => {

@@ -27,11 +27,9 @@ export const defaultEngineOptions: EngineOptions = {
   beamWidth: 8,
   vadWindowMs: 64,
   vadEnergyFloorDbfs: -60,
+  vadMaxBatch: 256,
   finalsOnlyChunkMs: 4000,
 };
-
-/** Most VAD windows in one Silero pass. */
-const MAX_VAD_BATCH = 256;
 
 export interface EngineInternals {
   /** Record the [batch, frames] shape of every forward pass (engine-overhead benchmark). */
@@ -59,7 +57,9 @@ export class Recognizer implements RecognizerEngine {
   readonly #internals: EngineInternals;
   #vadRunning = false;
   #closed = false;
-  readonly #probabilities = new Float32Array(MAX_VAD_BATCH);
+  /** Most streams' VAD windows in one Silero pass. */
+  readonly #vadMaxBatch: number;
+  readonly #probabilities: Float32Array;
   readonly #gate: EnergyGate;
   /** Silero's state after a long digital silence, computed on the first VAD round. */
   #silence: Promise<VadState> | null = null;
@@ -71,6 +71,8 @@ export class Recognizer implements RecognizerEngine {
       throw new TypeError("createRecognizerEngine needs a VAD from loadVad()");
     this.options = { ...defaultEngineOptions, ...stripUndefined(deps.options) };
     validateEngineOptions(this.options);
+    this.#vadMaxBatch = this.options.vadMaxBatch ?? 256;
+    this.#probabilities = new Float32Array(this.#vadMaxBatch);
     this.#acoustic = deps.model;
     this.#vad = deps.vad;
     this.#gate = new EnergyGate(this.options.vadEnergyFloorDbfs ?? null);
@@ -212,7 +214,7 @@ export class Recognizer implements RecognizerEngine {
         for (const stream of this.#vadQueue) {
           this.#vadQueue.delete(stream);
           if (stream.hasVadWork) streams.push(stream);
-          if (streams.length >= MAX_VAD_BATCH) break;
+          if (streams.length >= this.#vadMaxBatch) break;
         }
         if (streams.length === 0) continue;
         // Quiet windows are answered at once, leaving the state Silero reaches in silence; the others go
@@ -268,6 +270,7 @@ function validateEngineOptions(o: EngineOptions): void {
   positive("maxStreamBacklogMs", o.maxStreamBacklogMs, 1000);
   positive("beamWidth", o.beamWidth);
   positive("finalsOnlyChunkMs", o.finalsOnlyChunkMs, 10);
+  positive("vadMaxBatch", o.vadMaxBatch);
   if (o.vadEnergyFloorDbfs !== undefined && o.vadEnergyFloorDbfs !== null && !(o.vadEnergyFloorDbfs < 0))
     throw new RangeError(`engine option vadEnergyFloorDbfs ${o.vadEnergyFloorDbfs} must be below 0 dBFS`);
   if (o.vadWindowMs !== undefined && ![32, 64, 96].includes(o.vadWindowMs))

@@ -91,6 +91,11 @@ export interface EngineOptions {
    * runs Silero on every window.
    */
   vadEnergyFloorDbfs?: number | null;
+  /**
+   * Largest number of streams' VAD windows in one Silero pass; default 256. Silero's cost per window keeps
+   * falling up to a batch of about 64, so this is set apart from maxBatch.
+   */
+  vadMaxBatch?: number;
 }
 
 export interface Hotword {
