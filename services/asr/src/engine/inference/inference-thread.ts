@@ -1,6 +1,12 @@
 import { Worker } from "node:worker_threads";
 import { ModelLoadError } from "@callscribe/errors";
-import { createSession, type ort, type SessionPlacement } from "../model/session.ts";
+import {
+  createSession,
+  describeSource,
+  type ModelSource,
+  type ort,
+  type SessionPlacement,
+} from "../model/session.ts";
 import type {
   FromThread,
   OpenRequest,
@@ -110,13 +116,14 @@ export class InferenceThread {
   }
 
   /** Opens a session on this thread; refuses (ModelLoadError) exactly as createSession does. */
-  async open(what: string, path: string, placement: SessionPlacement): Promise<ThreadSession> {
+  async open(what: string, source: ModelSource, placement: SessionPlacement): Promise<ThreadSession> {
     const request: OpenRequest = {
       what,
-      path,
+      source,
       provider: placement.provider,
       deviceId: placement.deviceId,
       intraOpThreads: placement.intraOpThreads,
+      logSeverityLevel: placement.logSeverityLevel,
     };
     let answer: FromThread;
     try {
@@ -125,9 +132,12 @@ export class InferenceThread {
       if (this.#sessions === 0) await this.#end();
       throw err instanceof ModelLoadError
         ? err
-        : new ModelLoadError(`${what}: the inference thread cannot open ${path}: ${(err as Error).message}`, {
-            cause: err,
-          });
+        : new ModelLoadError(
+            `${what}: the inference thread cannot open ${describeSource(source)}: ${(err as Error).message}`,
+            {
+              cause: err,
+            },
+          );
     }
     if (answer.kind !== "opened")
       throw new ModelLoadError(`${what}: unexpected ${answer.kind} from the inference thread`);
@@ -289,10 +299,10 @@ export class ThreadSession implements InferenceRunner {
 /** A session on an inference thread of its own (`thread`), or on the calling thread. */
 export async function openRunner(
   what: string,
-  path: string,
+  source: ModelSource,
   placement: SessionPlacement & { thread: boolean },
 ): Promise<InferenceRunner> {
   return placement.thread
-    ? new InferenceThread().open(what, path, placement)
-    : createSession(what, path, placement);
+    ? new InferenceThread().open(what, source, placement)
+    : createSession(what, source, placement);
 }

@@ -24,10 +24,12 @@ export interface SessionShape {
 
 export interface OpenRequest {
   what: string;
-  path: string;
+  /** A model file, or a model's bytes. */
+  source: string | Uint8Array;
   provider: ExecutionProvider;
   deviceId: number | undefined;
   intraOpThreads: number | undefined;
+  logSeverityLevel: 0 | 1 | 2 | 3 | 4 | undefined;
 }
 
 /** Every request carries an id its answer repeats; `session` is the id of the open that made it. */

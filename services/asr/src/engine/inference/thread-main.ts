@@ -22,7 +22,7 @@ function post(message: FromThread, transfer: ArrayBuffer[] = []): void {
 async function handle(message: ToThread): Promise<void> {
   switch (message.kind) {
     case "open": {
-      const session = await createSession(message.request.what, message.request.path, message.request);
+      const session = await createSession(message.request.what, message.request.source, message.request);
       sessions.set(message.id, session);
       post({
         kind: "opened",

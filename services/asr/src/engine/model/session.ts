@@ -19,6 +19,19 @@ export interface SessionPlacement {
   provider: ExecutionProvider;
   deviceId?: number;
   intraOpThreads?: number;
+  /**
+   * onnxruntime's log level for this session (0 verbose … 3 error); default 2, warnings. A graph this
+   * project rewrote at load sets 3: onnxruntime warns about every initializer its constant folding made
+   * unused, which says nothing to an operator.
+   */
+  logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
+}
+
+/** A model file, or a model's bytes (a graph rewritten at load). */
+export type ModelSource = string | Uint8Array;
+
+export function describeSource(source: ModelSource): string {
+  return typeof source === "string" ? source : `a model of ${source.byteLength} bytes built at load`;
 }
 
 /**
@@ -28,7 +41,7 @@ export interface SessionPlacement {
  */
 export async function createSession(
   what: string,
-  path: string,
+  source: ModelSource,
   placement: SessionPlacement,
 ): Promise<ort.InferenceSession> {
   const options: ort.InferenceSession.SessionOptions = {
@@ -36,6 +49,7 @@ export async function createSession(
     interOpNumThreads: 1,
     executionMode: "sequential",
     graphOptimizationLevel: "all",
+    ...(placement.logSeverityLevel !== undefined ? { logSeverityLevel: placement.logSeverityLevel } : {}),
   };
   // Pool threads that spin between runs burn the cores the event loop needs for features, VAD and I/O
   // (measured: about half the process CPU at 64 streams on 2 cores), so they sleep instead.
@@ -57,13 +71,15 @@ export async function createSession(
     options.extra = { session: spinning };
   }
   try {
-    return await ort.InferenceSession.create(path, options);
+    return typeof source === "string"
+      ? await ort.InferenceSession.create(source, options)
+      : await ort.InferenceSession.create(source, options);
   } catch (err) {
     const reason = err instanceof Error ? err.message.split("\n")[0] : String(err);
     throw new ModelLoadError(
       placement.provider === "cuda"
         ? `${what}: cannot place the model entirely on cuda device ${placement.deviceId ?? 0}: ${reason}`
-        : `${what}: onnxruntime cannot load ${path}: ${reason}`,
+        : `${what}: onnxruntime cannot load ${describeSource(source)}: ${reason}`,
       { cause: err },
     );
   }

@@ -1,7 +1,9 @@
+import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { ModelLoadError } from "@callscribe/errors";
 import { openRunner, type InferenceRunner } from "../inference/inference-thread.ts";
+import { rewriteConv1d, type Conv1dRewrite } from "../model/conv1d-rewrite.ts";
 import { ort } from "../model/session.ts";
 import type { LoadVadOptions, VadModel } from "../types.ts";
 
@@ -43,8 +45,12 @@ export class SileroVad implements VadModel {
   /** Batch size of every pass, when recording (engine-overhead benchmark). */
   recordedBatches: number[] | null = null;
 
-  constructor(session: InferenceRunner) {
+  /** Whether the session runs Silero's graph with its convolutions rewritten (loadVad on the CPU). */
+  readonly convolutionsRewritten: boolean;
+
+  constructor(session: InferenceRunner, convolutionsRewritten = false) {
     this.session = session;
+    this.convolutionsRewritten = convolutionsRewritten;
   }
 
   /**
@@ -135,12 +141,30 @@ export async function loadVad(options: LoadVadOptions): Promise<SileroVad> {
       },
     );
   }
-  const session = await openRunner("Silero VAD", path, {
+  const placement = {
     provider: options.provider,
     deviceId: options.deviceId,
     intraOpThreads: 1,
     thread: options.inferenceThread ?? false,
-  });
+  };
+  let rewrittenRuns = false;
+  const rewritten =
+    options.provider === "cpu" && (options.rewriteConvolutions ?? true)
+      ? await rewrittenGraph(path, options)
+      : null;
+  let session: InferenceRunner | null = null;
+  if (rewritten) {
+    try {
+      session = await openRunner("Silero VAD", rewritten.model, { ...placement, logSeverityLevel: 3 });
+      rewrittenRuns = true;
+    } catch (err) {
+      options.logger.warn(
+        { err, path },
+        "Silero VAD: onnxruntime refused its graph with the convolutions rewritten; running the graph as shipped",
+      );
+    }
+  }
+  session ??= await openRunner("Silero VAD", path, placement);
   const expected = ["input", "sr", "h", "c"];
   if (
     expected.some((name) => !session.inputNames.includes(name)) ||
@@ -151,6 +175,35 @@ export async function loadVad(options: LoadVadOptions): Promise<SileroVad> {
       `Silero VAD: ${path} has inputs ${session.inputNames.join(", ")}, expected Silero v4's ${expected.join(", ")}`,
     );
   }
-  options.logger.info({ provider: options.provider }, "vad loaded");
-  return new SileroVad(session);
+  options.logger.info(
+    {
+      provider: options.provider,
+      ...(rewritten && rewrittenRuns
+        ? {
+            depthwiseConvolutionsRewritten: rewritten.depthwise,
+            framingConvolutionsRewritten: rewritten.framing,
+          }
+        : {}),
+    },
+    "vad loaded",
+  );
+  return new SileroVad(session, rewrittenRuns);
+}
+
+/**
+ * Silero's graph with its depthwise and STFT convolutions rewritten (conv1d-rewrite.ts): half the time
+ * per window at the batches the engine runs. Null when nothing in it matched, or when it cannot be read,
+ * in which case the graph runs as shipped.
+ */
+async function rewrittenGraph(path: string, options: LoadVadOptions): Promise<Conv1dRewrite | null> {
+  try {
+    const result = rewriteConv1d(new Uint8Array(await readFile(path)));
+    return result.depthwise + result.framing > 0 ? result : null;
+  } catch (err) {
+    options.logger.warn(
+      { err, path },
+      "Silero VAD: cannot rewrite its convolutions; running the graph as shipped",
+    );
+    return null;
+  }
 }
