@@ -44,6 +44,7 @@ export async function loadRecognizer(
     vad = await loadVad({
       provider: config.model.provider,
       deviceId: config.model.deviceId,
+      rewriteConvolutions: config.model.vadRewriteConvolutions,
       logger: deps.logger,
     });
   } catch (err) {

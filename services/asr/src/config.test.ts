@@ -64,6 +64,10 @@ describe("loadConfig", () => {
     expect(defaults.model.inferenceThread).toBe(true);
     expect(defaults.engine.vadEnergyFloorDbfs).toBe(-60);
     expect(defaults.engine.vadMaxBatch).toBe(256);
+    expect(defaults.model.vadRewriteConvolutions).toBe(true);
+    expect(
+      loadConfig({ ASR_MODEL_DIR: dir, ASR_VAD_REWRITE_CONVOLUTIONS: "false" }).model.vadRewriteConvolutions,
+    ).toBe(false);
     expect(loadConfig({ ASR_MODEL_DIR: dir, ASR_VAD_MAX_BATCH: "1" }).engine.vadMaxBatch).toBe(1);
     expect(() => loadConfig({ ASR_MODEL_DIR: dir, ASR_VAD_MAX_BATCH: "0" })).toThrow(/ASR_VAD_MAX_BATCH/);
     const off = loadConfig({

@@ -37,6 +37,8 @@ const shape = {
   ASR_VAD_ENERGY_FLOOR_DBFS: env.int(-60, -120, 0),
   /** Streams' VAD windows batched into one Silero pass. */
   ASR_VAD_MAX_BATCH: env.int(256, 1, 4096),
+  /** On the CPU, run Silero with its convolutions rewritten at load (false: the graph as shipped). */
+  ASR_VAD_REWRITE_CONVOLUTIONS: env.bool(true),
   ASR_GRPC_HOST: z.string().min(1).default("127.0.0.1"),
   ASR_GRPC_PORT: env.port(50051),
   /** Largest gRPC message accepted; bounds one Recognize request and one audio chunk. */
@@ -75,6 +77,7 @@ export interface AsrConfig {
     intraOpThreads: number | undefined;
     inferenceThread: boolean;
     sampleRate: 8000 | 16000;
+    vadRewriteConvolutions: boolean;
   };
   engine: {
     maxBatch: number;
@@ -171,6 +174,7 @@ export function loadConfig(environment: Env = process.env): AsrConfig {
       intraOpThreads: raw.ASR_INTRA_OP_THREADS === 0 ? undefined : raw.ASR_INTRA_OP_THREADS,
       inferenceThread: raw.ASR_INFERENCE_THREAD,
       sampleRate: raw.ASR_MODEL_SAMPLE_RATE,
+      vadRewriteConvolutions: raw.ASR_VAD_REWRITE_CONVOLUTIONS,
     },
     engine: {
       maxBatch: raw.ASR_MAX_BATCH,
