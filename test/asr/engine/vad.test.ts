@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadVad } from "../../../services/asr/src/engine/index.ts";
+import { createRecognizerEngine, loadAsrModel, loadVad } from "../../../services/asr/src/engine/index.ts";
 import { SileroVad, VadState } from "../../../services/asr/src/engine/vad/silero.ts";
-import { fixtureItems, fixturePcm, silentLogger } from "./support.ts";
+import { fixtureItems, fixturePcm, modelDir, silentLogger } from "./support.ts";
 
 const STREAMS = 5;
 let speech: Float32Array;
+let prompts: Int16Array[];
 const loaded: SileroVad[] = [];
 
 async function load(options: {
@@ -55,8 +56,8 @@ function maxDifference(a: number[][], b: number[][]): number {
 }
 
 beforeAll(async () => {
-  const parts = await Promise.all(fixtureItems().map((i) => fixturePcm(i.file)));
-  const pcm = parts.flatMap((p) => [...p]);
+  prompts = await Promise.all(fixtureItems().map((i) => fixturePcm(i.file)));
+  const pcm = prompts.flatMap((p) => [...p]);
   speech = Float32Array.from(pcm, (v) => v / 32768);
 });
 
@@ -97,5 +98,39 @@ describe("Silero VAD with its convolutions rewritten", () => {
         await probabilities(threaded, 8000, windowSamples),
       ),
     ).toBe(0);
+  });
+});
+
+describe("the engine with Silero's convolutions rewritten", () => {
+  it("cuts and recognises the same utterances as with the graph as shipped", async () => {
+    const model = await loadAsrModel({
+      dir: modelDir,
+      provider: "cpu",
+      precision: "int8",
+      logger: silentLogger,
+    });
+    try {
+      // The prompts with a second of silence after each: one utterance per prompt.
+      const pcm = Int16Array.from(prompts.flatMap((p) => [...p, ...new Array<number>(8000).fill(0)]));
+      const utterances = async (vad: SileroVad): Promise<string[]> => {
+        const engine = createRecognizerEngine({
+          model,
+          vad,
+          logger: silentLogger,
+          options: { maxBatch: 32, maxWaitMs: 10, maxStreams: 4, maxQueuedChunks: 1000, chunkMs: 240 },
+        });
+        try {
+          const finals = await engine.recognize(pcm, { sampleRate: 8000 });
+          return finals.map((f) => (f.kind === "final" ? `${f.startMs}-${f.endMs} ${f.text}` : ""));
+        } finally {
+          await engine.close();
+        }
+      };
+      const shipped = await utterances(await load({ rewriteConvolutions: false }));
+      expect(shipped.length).toBeGreaterThanOrEqual(prompts.length);
+      expect(await utterances(await load({}))).toEqual(shipped);
+    } finally {
+      await model.close();
+    }
   });
 });
