@@ -5,8 +5,10 @@
  * side: the two alternate for every setting, twice, and the faster of each pair counts.
  *   npx tsx bench/asr/vad-windows.ts
  */
+import { Recognizer } from "../../services/asr/src/engine/engine.ts";
 import { loadVad, SileroVad, VadState } from "../../services/asr/src/engine/vad/silero.ts";
-import { logger, machine, table } from "./engine-support.ts";
+import { loadBenchModel, logger, machine, table } from "./engine-support.ts";
+import { heldOutRecordings } from "./streams-speech.ts";
 
 const shipped = await loadVad({ provider: "cpu", logger, rewriteConvolutions: false });
 const rewritten = await loadVad({ provider: "cpu", logger });
@@ -70,6 +72,43 @@ console.log(
     rows,
   ),
 );
+
+// The engine's finals on every held-out prompt (all at once, max batch 32), with each graph.
+const prompts = heldOutRecordings();
+const model = await loadBenchModel("int8");
+const finals = async (vad: SileroVad): Promise<string[]> => {
+  const engine = new Recognizer({
+    model,
+    vad,
+    logger,
+    options: {
+      maxBatch: 32,
+      maxWaitMs: 10,
+      maxStreams: prompts.length,
+      maxQueuedChunks: 100_000,
+      chunkMs: 240,
+    },
+  });
+  try {
+    return await Promise.all(
+      prompts.map(async (p) =>
+        (await engine.recognize(p.pcm, { sampleRate: 8000 }))
+          .map((e) => (e.kind === "final" ? `${e.startMs}-${e.endMs} ${e.text}` : ""))
+          .join(" | "),
+      ),
+    );
+  } finally {
+    await engine.close();
+  }
+};
+const [a, b] = [await finals(shipped), await finals(rewritten)];
+const same = a.filter((text, i) => text === b[i]).length;
+const utterances = a.reduce((n, text) => n + text.split(" | ").filter(Boolean).length, 0);
+console.log(
+  `engine finals on the ${prompts.length} held-out prompts (${utterances} utterances with the graph as shipped): ` +
+    `${same} of ${prompts.length} prompts have the same finals, text and times, with the rewritten graph`,
+);
 console.log(`after: ${machine()}`);
+await model.close();
 await shipped.close();
 await rewritten.close();
