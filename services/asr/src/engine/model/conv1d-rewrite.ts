@@ -106,6 +106,21 @@ interface ConvNode {
   attributes: Map<string, WireField[]>;
 }
 
+/** One Conv being replaced: its tensors' names, its shape, and the maker of its int64 constants. */
+interface RewriteSite {
+  /** Prefix of every name the replacement adds. */
+  p: string;
+  x: string;
+  w: string;
+  bias: string | null;
+  y: string;
+  channels: number;
+  kernel: number;
+  c: ConstantMaker;
+}
+
+type ConstantMaker = (name: string, values: number[], shape?: number[]) => string;
+
 /** A node to write: op type, inputs, outputs and integer attributes. */
 interface NewNode {
   op: string;
@@ -198,22 +213,20 @@ class Rewriter {
     if (strides.length !== 1 || dilations.length !== 1 || pads.length !== 2) return null;
     if (kernelShape.length !== 1 || kernelShape[0] !== kernel || channelsIn !== 1) return null;
     const prefix = `conv1d_rewrite_${this.#count}/`;
-    const b = bias && bias !== "" ? bias : null;
+    const site: RewriteSite = {
+      p: prefix,
+      x,
+      w,
+      bias: bias && bias !== "" ? bias : null,
+      y: conv.output,
+      channels: channelsOut,
+      kernel,
+      c: constants(initializers, prefix),
+    };
     if (group > 1 && group === channelsOut && strides[0] === 1) {
       this.#count++;
       this.depthwise++;
-      return depthwiseNodes(
-        prefix,
-        x,
-        w,
-        b,
-        conv.output,
-        channelsOut,
-        kernel,
-        dilations[0]!,
-        pads,
-        initializers,
-      );
+      return depthwiseNodes(site, dilations[0]!, pads);
     }
     const stride = strides[0]!;
     if (
@@ -226,7 +239,7 @@ class Rewriter {
     ) {
       this.#count++;
       this.framing++;
-      return framingNodes(prefix, x, w, b, conv.output, channelsOut, kernel, stride, initializers);
+      return framingNodes(site, stride);
     }
     return null;
   }
@@ -259,10 +272,7 @@ function readConv(node: WireField[]): ConvNode | null {
  * The int64 constants of one rewritten node, added to its graph's initializers once each: `c(name,
  * values, shape)` returns the initializer's name (shape defaults to a vector).
  */
-function constants(
-  initializers: WireField[],
-  prefix: string,
-): (name: string, values: number[], shape?: number[]) => string {
+function constants(initializers: WireField[], prefix: string): ConstantMaker {
   const made = new Set<string>();
   return (name, values, shape = [values.length]) => {
     const full = prefix + name;
@@ -292,19 +302,8 @@ function int64Constant(initializers: WireField[], name: string, values: number[]
  * y[n, c, t] = b[c] + Σ_k w[c, 0, k] · xpad[n, c, t + k·d]: transpose to [N, T, C], pad the time axis,
  * gather the taps ([N, T, K, C]), multiply by the weights as [K, C], sum over the taps, transpose back.
  */
-function depthwiseNodes(
-  p: string,
-  x: string,
-  w: string,
-  bias: string | null,
-  y: string,
-  channels: number,
-  kernel: number,
-  dilation: number,
-  pads: number[],
-  init: WireField[],
-): NewNode[] {
-  const c = constants(init, p);
+function depthwiseNodes(site: RewriteSite, dilation: number, pads: number[]): NewNode[] {
+  const { p, x, w, bias, y, channels, kernel, c } = site;
   const taps = Array.from({ length: kernel }, (_, k) => k * dilation);
   const nodes: NewNode[] = [
     { op: "Transpose", inputs: [x], outputs: [p + "ntc"], ints: { perm: [0, 2, 1] } },
@@ -340,18 +339,8 @@ function depthwiseNodes(
  * so y[n, :, t] = b + Σ_j block[n, t+j] · W_j, W_j the kernel's rows j·s … (j+1)·s−1 as [s, C_out]. The
  * signal is first cut to whole blocks, which leaves the number of frames as it was.
  */
-function framingNodes(
-  p: string,
-  x: string,
-  w: string,
-  bias: string | null,
-  y: string,
-  channels: number,
-  kernel: number,
-  stride: number,
-  init: WireField[],
-): NewNode[] {
-  const c = constants(init, p);
+function framingNodes(site: RewriteSite, stride: number): NewNode[] {
+  const { p, x, w, bias, y, channels, kernel, c } = site;
   const blocks = kernel / stride;
   const nodes: NewNode[] = [
     { op: "Shape", inputs: [x], outputs: [p + "shape"] },
