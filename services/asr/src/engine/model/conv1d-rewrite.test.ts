@@ -116,10 +116,13 @@ function convs(model: Uint8Array): Array<{ group: number; stride: number }> {
 }
 
 describe("rewriteConv1d", () => {
-  it("rewrites a depthwise convolution (padding, dilation, bias) to the same results", async () => {
+  it("rewrites a depthwise convolution (any padding, dilation, bias) to the same results", async () => {
     for (const spec of [
       { channelsIn: 6, channelsOut: 6, kernel: 5, group: 6, dilations: [2], pads: [8, 0], bias: true },
       { channelsIn: 9, channelsOut: 9, kernel: 3, group: 9, pads: [1, 1], bias: false },
+      // No padding (the output is shorter than the input) and uneven padding.
+      { channelsIn: 5, channelsOut: 5, kernel: 5, group: 5, dilations: [2], bias: true },
+      { channelsIn: 4, channelsOut: 4, kernel: 7, group: 4, pads: [1, 4], bias: false },
     ]) {
       const model = convModel(spec);
       const rewritten = rewriteConv1d(model);
