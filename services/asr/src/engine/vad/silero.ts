@@ -147,8 +147,8 @@ export async function loadVad(options: LoadVadOptions): Promise<SileroVad> {
     intraOpThreads: 1,
     thread: options.inferenceThread ?? false,
   };
-  let rewrittenRuns = false;
-  const rewritten =
+  // Null from here on whenever the graph as shipped is what runs.
+  let rewritten =
     options.provider === "cpu" && (options.rewriteConvolutions ?? true)
       ? await rewrittenGraph(path, options)
       : null;
@@ -156,12 +156,12 @@ export async function loadVad(options: LoadVadOptions): Promise<SileroVad> {
   if (rewritten) {
     try {
       session = await openRunner("Silero VAD", rewritten.model, { ...placement, logSeverityLevel: 3 });
-      rewrittenRuns = true;
     } catch (err) {
       options.logger.warn(
         { err, path },
         "Silero VAD: onnxruntime refused its graph with the convolutions rewritten; running the graph as shipped",
       );
+      rewritten = null;
     }
   }
   session ??= await openRunner("Silero VAD", path, placement);
@@ -178,7 +178,7 @@ export async function loadVad(options: LoadVadOptions): Promise<SileroVad> {
   options.logger.info(
     {
       provider: options.provider,
-      ...(rewritten && rewrittenRuns
+      ...(rewritten
         ? {
             depthwiseConvolutionsRewritten: rewritten.depthwise,
             framingConvolutionsRewritten: rewritten.framing,
@@ -187,7 +187,7 @@ export async function loadVad(options: LoadVadOptions): Promise<SileroVad> {
     },
     "vad loaded",
   );
-  return new SileroVad(session, rewrittenRuns);
+  return new SileroVad(session, rewritten !== null);
 }
 
 /**
