@@ -50,16 +50,11 @@ export function decodeMessage(bytes: Uint8Array): WireField[] {
 
 export function encodeMessage(fields: readonly WireField[]): Uint8Array {
   const parts: Uint8Array[] = [];
-  let size = 0;
-  const push = (part: Uint8Array): void => {
-    parts.push(part);
-    size += part.length;
-  };
   for (const f of fields) {
-    push(varintBytes(BigInt(f.field * 8 + f.wire)));
+    parts.push(varintBytes(BigInt(f.field * 8 + f.wire)));
     if (f.wire === WIRE_VARINT) {
       if (typeof f.value !== "bigint") throw new TypeError(`field ${f.field}: a varint needs a bigint`);
-      push(varintBytes(f.value));
+      parts.push(varintBytes(f.value));
       continue;
     }
     if (!(f.value instanceof Uint8Array))
@@ -69,16 +64,10 @@ export function encodeMessage(fields: readonly WireField[]): Uint8Array {
       throw new RangeError(
         `field ${f.field}: wire type ${f.wire} holds ${expected} bytes, not ${f.value.length}`,
       );
-    if (f.wire === WIRE_LEN) push(varintBytes(BigInt(f.value.length)));
-    push(f.value);
+    if (f.wire === WIRE_LEN) parts.push(varintBytes(BigInt(f.value.length)));
+    parts.push(f.value);
   }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
+  return concat(parts);
 }
 
 /** A varint field from a (possibly negative) integer, as protobuf writes int64. */
@@ -100,14 +89,7 @@ export function messageField(field: number, fields: readonly WireField[]): WireF
 
 /** The packed form of a repeated int64 field. */
 export function packedInt64Field(field: number, values: readonly number[]): WireField {
-  const parts = values.map((v) => varintBytes(BigInt.asUintN(64, BigInt(v))));
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return bytesField(field, out);
+  return bytesField(field, concat(values.map((v) => varintBytes(BigInt.asUintN(64, BigInt(v))))));
 }
 
 export function asString(f: WireField): string {
@@ -139,6 +121,16 @@ export function repeatedInts(fields: readonly WireField[], field: number): numbe
     } else throw new OnnxParseError(`field ${field} is not a repeated integer`);
   }
   return values;
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
 }
 
 function varintBytes(value: bigint): Uint8Array {
