@@ -90,7 +90,10 @@ export interface EngineOptions {
    * utterance shorter than this is one forward pass at its end.
    */
   finalsOnlyChunkMs?: number;
-  /** Silero VAD window; default 64 (32 is Silero's finest, at four times the cost per second of audio). */
+  /**
+   * Silero VAD window; default 64. 32 is Silero's finest: per second of audio it costs up to twice as much,
+   * most at small batches (SileroVad.windowSamples).
+   */
   vadWindowMs?: 32 | 64 | 96;
   /**
    * Windows whose mean power is below this (dBFS) are silence without a Silero pass; default -60, null
