@@ -56,7 +56,7 @@ export class SileroVad implements VadModel {
   /**
    * Window length in samples. Silero v4 takes 256, 512 or 768 samples at 8 kHz (512, 1024, 1536 at 16 kHz).
    * The engine uses 64 ms: per second of audio, 32 ms windows cost 1.7 times as much at a batch of one
-   * stream and about the same from about 20 streams on (rewritten graph; twice as much at every batch with
+   * stream and within a fifth of it from about 20 streams on (rewritten graph; twice as much at every batch with
    * the graph as shipped; bench/asr/vad-windows.ts), and 64 ms is still fine-grained next to a 600 ms endpoint.
    */
   static windowSamples(sampleRate: number, windowMs: 32 | 64 | 96 = 64): number {
