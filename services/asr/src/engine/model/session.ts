@@ -71,6 +71,7 @@ export async function createSession(
     options.extra = { session: spinning };
   }
   try {
+    // Two calls for one: create() has one overload for a path and one for bytes, none for either.
     return typeof source === "string"
       ? await ort.InferenceSession.create(source, options)
       : await ort.InferenceSession.create(source, options);
