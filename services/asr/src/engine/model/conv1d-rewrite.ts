@@ -105,7 +105,6 @@ function defaultOpset(model: readonly WireField[]): number {
 }
 
 interface ConvNode {
-  name: string;
   inputs: string[];
   output: string;
   attributes: Map<string, WireField[]>;
@@ -138,7 +137,6 @@ interface NewNode {
 class Rewriter {
   depthwise = 0;
   framing = 0;
-  #count = 0;
 
   /** The rewritten GraphProto, or null when nothing in it (or below it) changed. */
   graph(bytes: Uint8Array, outerDims: ReadonlyMap<string, number[]>): Uint8Array | null {
@@ -217,7 +215,7 @@ class Rewriter {
     if (!strides || !dilations || !pads || !kernelShape) return null;
     if (strides.length !== 1 || dilations.length !== 1 || pads.length !== 2) return null;
     if (kernelShape.length !== 1 || kernelShape[0] !== kernel || channelsIn !== 1) return null;
-    const prefix = `conv1d_rewrite_${this.#count}/`;
+    const prefix = `conv1d_rewrite_${this.depthwise + this.framing}/`;
     const site: RewriteSite = {
       p: prefix,
       x,
@@ -229,7 +227,6 @@ class Rewriter {
       c: constants(initializers, prefix),
     };
     if (group > 1 && group === channelsOut && strides[0] === 1) {
-      this.#count++;
       this.depthwise++;
       return depthwiseNodes(site, dilations[0]!, pads);
     }
@@ -242,7 +239,6 @@ class Rewriter {
       pads[1] === 0 &&
       dilations[0] === 1
     ) {
-      this.#count++;
       this.framing++;
       return framingNodes(site, stride);
     }
@@ -264,9 +260,7 @@ function readConv(node: WireField[]): ConvNode | null {
     const name = attr.find((a) => a.field === ATTR_NAME);
     if (name) attributes.set(asString(name), attr);
   }
-  const name = node.find((f) => f.field === NODE_NAME);
   return {
-    name: name ? asString(name) : outputs[0]!,
     inputs: node.filter((f) => f.field === NODE_INPUT).map(asString),
     output: outputs[0]!,
     attributes,
