@@ -2,7 +2,7 @@ import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { FrameBuffer } from "../features/fbank.ts";
 import { ToyCtcModel } from "../test-support/toy-model.ts";
-import { DynamicBatcher, type ChunkRequest } from "./batcher.ts";
+import { DynamicBatcher, type ChunkRequest, type ChunkResult } from "./batcher.ts";
 
 const logger = pino({ level: "silent" });
 const DIM = 8;
@@ -16,24 +16,24 @@ function chunk(frames: number, seed: number, weight = 1): ChunkRequest {
   return { frames: buffer, from: 0, to: frames, weight };
 }
 
+/** Each result equals the one its chunk gets in a pass of its own. */
+async function expectEachAsAlone(requests: ChunkRequest[], results: ChunkResult[]): Promise<void> {
+  const alone = new DynamicBatcher({ model: new ToyCtcModel(DIM, 5, 3), maxBatch: 1, maxWaitMs: 0, logger });
+  for (const [i, request] of requests.entries()) {
+    const [single] = await alone.runBatch([request]);
+    expect(results[i]!.frames).toBe(Math.floor((request.to - request.from) / 2));
+    expect(Array.from(results[i]!.logProbs)).toEqual(Array.from(single!.logProbs));
+  }
+}
+
 describe("DynamicBatcher", () => {
   it("pads a batch to its longest chunk and scatters results equal to running each chunk alone", async () => {
     const model = new ToyCtcModel(DIM, 5, 3);
     const batched = new DynamicBatcher({ model, maxBatch: 8, maxWaitMs: 5, logger });
-    const alone = new DynamicBatcher({
-      model: new ToyCtcModel(DIM, 5, 3),
-      maxBatch: 1,
-      maxWaitMs: 0,
-      logger,
-    });
     const requests = [chunk(40, 1), chunk(17, 2), chunk(64, 3), chunk(9, 4)];
     const together = await batched.runBatch(requests);
     expect(model.calls).toEqual([{ batch: 4, frames: 64 }]);
-    for (const [i, request] of requests.entries()) {
-      const [single] = await alone.runBatch([request]);
-      expect(together[i]!.frames).toBe(Math.floor((request.to - request.from) / 2));
-      expect(Array.from(together[i]!.logProbs)).toEqual(Array.from(single!.logProbs));
-    }
+    await expectEachAsAlone(requests, together);
   });
 
   it("runs as soon as maxBatch chunks wait, and the rest after maxWaitMs", async () => {
@@ -44,6 +44,21 @@ describe("DynamicBatcher", () => {
     expect(batcher.batches).toBe(3);
     expect(batcher.items).toBe(5);
   });
+
+  it.each([1, 2])(
+    "keeps up to %i passes in flight, as the model takes, each answered as if its chunks ran alone",
+    async (concurrentPasses) => {
+      const model = new ToyCtcModel(DIM, 5, 3, concurrentPasses);
+      const batcher = new DynamicBatcher({ model, maxBatch: 2, maxWaitMs: 20, logger });
+      // A first pass leaves its buffers for the next: passes in flight together must not share them.
+      await batcher.runBatch([chunk(40, 9)]);
+      const requests = [30, 31, 32, 33, 34, 35].map((frames, i) => chunk(frames, i));
+      const results = await Promise.all(requests.map((r) => batcher.submit(r)));
+      expect(model.calls.map((c) => c.batch)).toEqual([1, 2, 2, 2]);
+      expect(model.peakInFlight).toBe(concurrentPasses);
+      await expectEachAsAlone(requests, results);
+    },
+  );
 
   it("groups chunks of similar length so padding stays a small share of a batch", async () => {
     const model = new ToyCtcModel(DIM, 5, 3);

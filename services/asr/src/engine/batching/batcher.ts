@@ -36,6 +36,8 @@ export interface ChunkResult {
 /** What the batcher runs: AcousticModel, or a small in-memory model in unit tests. */
 export interface ForwardModel {
   readonly spec: { readonly features: { readonly dim: number }; readonly cacheAware?: CacheAwareSpec | null };
+  /** Passes the model takes at once (default 1); each pass's arguments stay untouched until it is answered. */
+  readonly concurrentPasses?: number;
   forward(
     features: Float32Array,
     batch: number,
@@ -65,11 +67,21 @@ export interface BatcherOptions {
   recordShapes?: boolean;
 }
 
+/** The packed inputs of one pass, reused by later passes once it is answered. */
+interface PassBuffers {
+  input: Float32Array;
+  lengths: BigInt64Array;
+  /** Stacked state inputs of a cache-aware model. */
+  states: StateValue[];
+}
+
 /**
  * One queue per model replica. Chunks from every stream wait here until `maxBatch` of them are queued or
  * the oldest has waited `maxWaitMs`; then they are padded to the longest, run in ONE forward pass with
  * their true lengths (the model masks padding, so each result equals a pass on the chunk alone) and
- * scattered back. One pass at a time: onnxruntime-node runs a session synchronously on this thread.
+ * scattered back. As many passes are in flight as the model takes at once: one when onnxruntime runs on
+ * this thread, two when it runs on an inference thread, so that the next pass is packed and waiting while
+ * the thread runs one.
  */
 export class DynamicBatcher {
   readonly #model: ForwardModel;
@@ -79,16 +91,16 @@ export class DynamicBatcher {
   readonly #metrics: EngineMetrics | undefined;
   readonly #queue: Pending[] = [];
   #queuedWeight = 0;
-  #running = false;
+  /** Passes started and not yet answered. */
+  #inFlight = 0;
+  readonly #maxInFlight: number;
   #timer: NodeJS.Timeout | null = null;
   #closed = false;
-  #input = new Float32Array(0);
-  #lengths = new BigInt64Array(0);
-  /** Stacked state inputs of a cache-aware model, reused from pass to pass. */
-  #states: StateValue[] = [];
+  /** Buffers of passes answered, for the next ones. */
+  readonly #freeBuffers: PassBuffers[] = [];
   batches = 0;
   items = 0;
-  /** Wall time spent inside forward passes, in milliseconds. */
+  /** Time from the start of each forward pass to its answer, summed over passes (which may overlap), in ms. */
   forwardMs = 0;
   readonly shapes: Array<{ batch: number; frames: number; lengths: number[] }> = [];
   readonly #recordShapes: boolean;
@@ -97,6 +109,7 @@ export class DynamicBatcher {
     this.#model = options.model;
     this.#maxBatch = Math.max(1, Math.floor(options.maxBatch));
     this.#maxWaitMs = Math.max(0, options.maxWaitMs);
+    this.#maxInFlight = Math.max(1, Math.floor(options.model.concurrentPasses ?? 1));
     this.#logger = options.logger;
     this.#metrics = options.metrics;
     this.#recordShapes = options.recordShapes ?? false;
@@ -121,7 +134,7 @@ export class DynamicBatcher {
   }
 
   #schedule(): void {
-    if (this.#running || this.#queue.length === 0) return;
+    if (this.#inFlight >= this.#maxInFlight || this.#queue.length === 0) return;
     if (this.#queue.length >= this.#maxBatch || this.#maxWaitMs === 0) {
       this.#clearTimer();
       this.#startBatch();
@@ -132,7 +145,7 @@ export class DynamicBatcher {
     const remaining = Math.max(0, this.#maxWaitMs - waited);
     this.#timer = setTimeout(() => {
       this.#timer = null;
-      if (!this.#running) this.#startBatch();
+      if (this.#inFlight < this.#maxInFlight) this.#startBatch();
     }, remaining);
   }
 
@@ -147,11 +160,13 @@ export class DynamicBatcher {
     const batch = this.#takeBatch();
     if (batch.length === 0) return;
     for (const item of batch) this.#queuedWeight -= item.request.weight;
-    this.#running = true;
+    this.#inFlight++;
     void this.#run(batch).finally(() => {
-      this.#running = false;
+      this.#inFlight--;
       this.#schedule();
     });
+    // A second pass may start at once with what is left.
+    this.#schedule();
   }
 
   /**
@@ -200,19 +215,32 @@ export class DynamicBatcher {
 
   /** Pads, runs one forward pass and splits the output; exposed for the batched-vs-unbatched tests. */
   async runBatch(requests: readonly ChunkRequest[]): Promise<ChunkResult[]> {
+    const buffers = this.#freeBuffers.pop() ?? {
+      input: new Float32Array(0),
+      lengths: new BigInt64Array(0),
+      states: [],
+    };
+    try {
+      return await this.#runPass(requests, buffers);
+    } finally {
+      this.#freeBuffers.push(buffers);
+    }
+  }
+
+  async #runPass(requests: readonly ChunkRequest[], buffers: PassBuffers): Promise<ChunkResult[]> {
     const dim = this.#model.spec.features.dim;
     const batch = requests.length;
     let maxFrames = 0;
     for (const r of requests) maxFrames = Math.max(maxFrames, r.to - r.from);
     const size = batch * dim * maxFrames;
-    if (this.#input.length < size) this.#input = new Float32Array(Math.ceil(size * 1.25));
-    if (this.#lengths.length < batch) this.#lengths = new BigInt64Array(Math.max(batch, this.#maxBatch));
-    const input = this.#input;
+    if (buffers.input.length < size) buffers.input = new Float32Array(Math.ceil(size * 1.25));
+    if (buffers.lengths.length < batch) buffers.lengths = new BigInt64Array(Math.max(batch, this.#maxBatch));
+    const { input, lengths } = buffers;
     // Zero padding: masked by the model, but zeros keep padded lanes numerically quiet.
     input.fill(0, 0, size);
     requests.forEach((r, b) => {
       const frames = r.to - r.from;
-      this.#lengths[b] = BigInt(frames);
+      lengths[b] = BigInt(frames);
       const data = r.frames.data;
       const base = b * dim * maxFrames;
       const copied = (r.validTo ?? r.to) - r.from;
@@ -229,11 +257,11 @@ export class DynamicBatcher {
     });
     if (this.#recordShapes)
       this.shapes.push({ batch, frames: maxFrames, lengths: requests.map((r) => r.to - r.from) });
-    const states = this.#stackStates(requests);
+    const states = this.#stackStates(requests, buffers);
     const started = performance.now();
     let out: ForwardResult;
     try {
-      out = await this.#model.forward(input, batch, maxFrames, this.#lengths, states);
+      out = await this.#model.forward(input, batch, maxFrames, lengths, states);
     } finally {
       const elapsed = performance.now() - started;
       this.forwardMs += elapsed;
@@ -262,14 +290,14 @@ export class DynamicBatcher {
   }
 
   /** One batched tensor per state: each request's slice in batch order. */
-  #stackStates(requests: readonly ChunkRequest[]): StateValue[] | undefined {
+  #stackStates(requests: readonly ChunkRequest[], buffers: PassBuffers): StateValue[] | undefined {
     const specs = this.#model.spec.cacheAware?.states;
     if (!specs) return undefined;
     const batch = requests.length;
     return specs.map((st, i) => {
-      let buffer = this.#states[i];
+      let buffer = buffers.states[i];
       if (!buffer || buffer.length < batch * st.itemSize)
-        buffer = this.#states[i] = allocateState(st, Math.max(batch, this.#maxBatch));
+        buffer = buffers.states[i] = allocateState(st, Math.max(batch, this.#maxBatch));
       requests.forEach((r, b) => {
         const value = r.state?.[i];
         if (!value || value.length !== st.itemSize)

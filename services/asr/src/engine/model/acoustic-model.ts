@@ -106,13 +106,20 @@ export class AcousticModel implements AsrModel {
 
   /** A session on the calling thread for small passes, beside `session` on an inference thread. */
   readonly smallPassSession: InferenceRunner | null;
+
   /**
-   * Where a cache-aware graph's next states are written, one buffer per state, reused from pass to pass
-   * (grown to the largest batch seen): onnxruntime would otherwise allocate them for every pass.
+   * Passes worth having in flight at once: two when they run on an inference thread, so that the caller
+   * prepares the next pass while the thread runs one; one on the calling thread, where a pass blocks it.
    */
-  #nextStates: StateValue[] = [];
-  /** Whether a pass is writing into #nextStates (a pass that overlaps it gets buffers of its own). */
-  #nextStatesInUse = false;
+  get concurrentPasses(): number {
+    return this.session instanceof ThreadSession ? 2 : 1;
+  }
+  /**
+   * Where a cache-aware graph's next states are written: sets of one buffer per state, reused from pass to
+   * pass (each grown to the largest batch it served), one set per pass in flight; onnxruntime would
+   * otherwise allocate them for every pass.
+   */
+  readonly #freeStateSets: StateValue[][] = [];
   #closed = false;
 
   constructor(
@@ -152,16 +159,16 @@ export class AcousticModel implements AsrModel {
       cacheAware.states.forEach((s, i) => (feeds[s.input] = stateTensor(s, states[i]!, batch)));
     }
     const session = batch <= SMALL_PASS_BATCH && this.smallPassSession ? this.smallPassSession : this.session;
-    const ownBuffers = this.#nextStatesInUse;
-    this.#nextStatesInUse = true;
+    const stateSet = cacheAware ? (this.#freeStateSets.pop() ?? []) : null;
     let outputs;
     try {
       outputs = await session.run(
         feeds,
-        cacheAware ? this.#stateFetches(session, cacheAware, batch, ownBuffers) : undefined,
+        cacheAware && stateSet ? this.#stateFetches(session, cacheAware, batch, stateSet) : undefined,
       );
     } finally {
-      if (!ownBuffers) this.#nextStatesInUse = false;
+      // Free for the next pass once this one's caller has copied the states (before its next await).
+      if (stateSet) this.#freeStateSets.push(stateSet);
     }
     const logProbs = outputs[this.spec.logProbOutput]!;
     const [, outFrames, vocab] = logProbs.dims as [number, number, number];
@@ -184,24 +191,19 @@ export class AcousticModel implements AsrModel {
     };
   }
 
-  /** Every output of the session, the next states prepared in #nextStates (or in new buffers). */
+  /** Every output of the session, the next states prepared in `set` (grown where it is too small). */
   #stateFetches(
     session: InferenceRunner,
     cacheAware: CacheAwareSpec,
     batch: number,
-    ownBuffers: boolean,
+    set: StateValue[],
   ): PreparedOutputs {
     const fetches: PreparedOutputs = {};
     for (const name of session.outputNames) fetches[name] = null;
     cacheAware.states.forEach((s, i) => {
-      let buffer = ownBuffers ? undefined : this.#nextStates[i];
-      if (!buffer || buffer.length < batch * s.itemSize) {
-        buffer = allocateState(
-          s,
-          ownBuffers ? batch : Math.max(batch, (2 * (buffer?.length ?? 0)) / s.itemSize),
-        );
-        if (!ownBuffers) this.#nextStates[i] = buffer;
-      }
+      let buffer = set[i];
+      if (!buffer || buffer.length < batch * s.itemSize)
+        buffer = set[i] = allocateState(s, Math.max(batch, (2 * (buffer?.length ?? 0)) / s.itemSize));
       fetches[s.output] = stateTensor(s, buffer, batch);
     });
     return fetches;

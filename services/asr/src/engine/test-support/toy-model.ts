@@ -9,13 +9,18 @@ import type { ForwardResult } from "../model/acoustic-model.ts";
 export class ToyCtcModel implements ForwardModel {
   readonly spec: { features: { dim: number } };
   readonly calls: Array<{ batch: number; frames: number }> = [];
+  readonly concurrentPasses: number;
+  /** Most passes that were in flight at once. */
+  peakInFlight = 0;
+  #inFlight = 0;
   readonly #vocab: number;
   readonly #reach: number;
 
-  constructor(dim: number, vocab: number, reach: number) {
+  constructor(dim: number, vocab: number, reach: number, concurrentPasses = 1) {
     this.spec = { features: { dim } };
     this.#vocab = vocab;
     this.#reach = reach;
+    this.concurrentPasses = concurrentPasses;
   }
 
   async forward(
@@ -24,7 +29,10 @@ export class ToyCtcModel implements ForwardModel {
     frames: number,
     lengths: BigInt64Array,
   ): Promise<ForwardResult> {
+    // Reads its inputs only after yielding, as onnxruntime-node does.
+    this.peakInFlight = Math.max(this.peakInFlight, ++this.#inFlight);
     await new Promise<void>((resolve) => setImmediate(resolve));
+    this.#inFlight--;
     this.calls.push({ batch, frames });
     const dim = this.spec.features.dim;
     const vocab = this.#vocab;
