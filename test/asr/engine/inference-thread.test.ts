@@ -3,6 +3,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ModelLoadError } from "@callscribe/errors";
 import { loadAsrModel } from "../../../services/asr/src/engine/index.ts";
+import { smallPassPlacement } from "../../../services/asr/src/engine/model/load.ts";
 import {
   InferenceThread,
   ThreadSession,
@@ -47,6 +48,16 @@ describe("the acoustic model on its inference thread", () => {
     expect(threaded.smallPassSession).not.toBeNull();
     expect(threaded.smallPassSession).not.toBeInstanceOf(ThreadSession);
     expect(inline.smallPassSession).toBeNull();
+  });
+
+  it("runs small passes on one intra-op thread, whatever the model's setting", () => {
+    for (const intraOpThreads of [undefined, 1, 2, 8])
+      expect(smallPassPlacement({ provider: "cpu" as const, deviceId: 0, intraOpThreads })).toEqual({
+        provider: "cpu",
+        deviceId: 0,
+        intraOpThreads: 1,
+        thread: false,
+      });
   });
 
   it("gives exactly the log-probs and states of a pass on the calling thread, for passes in flight together", async () => {

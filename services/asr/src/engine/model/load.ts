@@ -18,6 +18,7 @@ import {
   type TensorSpec,
 } from "./manifest.ts";
 import { OnnxParseError, readOnnxMetadata } from "./onnx-metadata.ts";
+import type { SessionPlacement } from "./session.ts";
 import { openRunner, type InferenceRunner } from "../inference/inference-thread.ts";
 import { TokensFileError, createVocabulary, parseTokens } from "./vocabulary.ts";
 
@@ -25,6 +26,16 @@ import { TokensFileError, createVocabulary, parseTokens } from "./vocabulary.ts"
 const KNF_LOG_FLOOR = 1.1920928955078125e-7;
 /** Input frames of the dry run that checks output shapes; a multiple of every subsampling factor in use. */
 const DRY_RUN_FRAMES = 96;
+
+/**
+ * Where a CPU model's small passes run: on the calling thread, on one intra-op thread whatever the model's
+ * setting. Pool threads sleep between passes (they do not spin), and waking one costs more than it saves
+ * on a pass of one or two windows: on two threads those passes took about a quarter longer
+ * (`bench/asr/pass-latency.ts`).
+ */
+export function smallPassPlacement<P extends SessionPlacement>(placement: P): P & { thread: false } {
+  return { ...placement, intraOpThreads: 1, thread: false };
+}
 
 /**
  * Loads a model folder: ours (manifest.json beside the ONNX files) or a published sherpa-onnx NeMo CTC
@@ -177,7 +188,7 @@ export async function loadAsrModel(options: LoadAsrModelOptions): Promise<Acoust
   let smallPassSession: InferenceRunner | null = null;
   try {
     if (thread && options.provider === "cpu")
-      smallPassSession = await openRunner(label, modelPath, { ...placement, thread: false });
+      smallPassSession = await openRunner(label, modelPath, smallPassPlacement(placement));
   } catch (err) {
     await session.release();
     throw err;
