@@ -1,13 +1,27 @@
 /**
  * Callscribe's engine against sherpa-onnx-node on the same model file and the same audio, in one run:
- *   npx tsx bench/asr/sherpa-compare.ts [--precision int8|fp32] [--threads 2] [--limit n] [--model dir]
+ *   npx tsx bench/asr/sherpa-compare.ts [--precision int8|fp32] [--threads 2] [--rounds 5] [--limit n] [--model dir]
+ *     [--streams 64] [--seconds 10]
  * Audio: the held-out real Asterisk prompts (8 kHz telephone speech), each decoded as one stream.
+ * After one uncounted round, every case runs once per round, the cases rotating, and the median round counts: one
+ * pass over the prompts takes well under a second, so a single run is at the mercy of the machine. Run with
+ * NODE_OPTIONS=--expose-gc to start each case on a collected heap (the figures in BENCHMARKS.md were).
  * Streaming, the same file (the model's cache-aware graph), 240 ms windows, no VAD on either side:
  *   Callscribe: the engine's streaming path (features, dynamic batcher, cache-aware windows, greedy CTC)
  *   one prompt at a time with max batch 1, then every prompt at once with max batch 32;
  *   sherpa-onnx: OnlineRecognizer (nemoCtc) decode() one stream at a time, then decodeStreams() over
  *   every stream that is ready, until none is. Its online recognizer does not set up NeMo features for
  *   nemoCtc (it keeps its default Kaldi-style fbank), so its transcripts are not the model's.
+ *   It runs a window only once the window is full, so it leaves each prompt's last part-window (up to
+ *   240 ms) undecoded, where Callscribe decodes it: one more window for most prompts. So decode() also runs
+ *   on each prompt followed by one window of zeros (its examples' tail padding), which decodes every frame;
+ *   and both sides' model steps are counted, for the cost per window.
+ * Full batches: the prompts are short and of very different lengths, so once most are done the last windows of
+ * the long ones run one or a few at a time on both sides (the passes of the all-at-once rows are mostly
+ * small). So both streaming paths also run on `streams` streams of `seconds` s each (held-out prompts back to
+ * back, engine-support.ts heldOutStreams), all at once: Callscribe at max batch 32, sherpa-onnx decodeStreams()
+ * 32 streams a call. These have no reference text; their transcripts are checked against sherpa-onnx's
+ * OfflineRecognizer on the same streams.
  * Whole files, the same network: sherpa-onnx OfflineRecognizer (which does set up NeMo features) on the
  * whole-utterance graph (model.onnx / model.int8.onnx), decode() one file at a time, then decodeAsync() on
  * every file at once: its transcripts are what Callscribe's must equal.
@@ -32,6 +46,7 @@ import { FbankExtractor } from "../../services/asr/src/engine/features/fbank.ts"
 import { createRecognizerEngine, type RecognizerEngine } from "../../services/asr/src/engine/index.ts";
 import type { AcousticModel } from "../../services/asr/src/engine/model/acoustic-model.ts";
 import { CachedUtteranceRecognizer } from "../../services/asr/src/engine/streaming/cached-utterance.ts";
+import { heldOutStreams, median } from "./engine-support.ts";
 import { heldOutRecordings, type RecordedPrompt } from "./streams-speech.ts";
 
 interface SherpaStream {
@@ -55,6 +70,12 @@ interface SherpaModule {
   OnlineRecognizer: new (config: unknown) => SherpaRecognizer;
   OfflineRecognizer: new (config: unknown) => SherpaOfflineRecognizer;
 }
+
+/** Seconds of 8 kHz audio in these recordings. */
+const secondsOf = (items: RecordedPrompt[]) => items.reduce((sum, p) => sum + p.pcm.length / 8000, 0);
+
+/** Frames per streaming window (240 ms), on both sides. */
+const WINDOW_FRAMES = 24;
 
 const normalise = (text: string) => text.toLowerCase().replace(/\s+/g, " ").trim();
 
@@ -117,7 +138,7 @@ async function streamedTexts(
       extractor,
       sink: batcher,
       createDecoder: () => new GreedyCtcDecoder(vocabulary.tokens.length, vocabulary.blankId),
-      chunkFrames: 24,
+      chunkFrames: WINDOW_FRAMES,
     });
     utterance.acceptSamples(pcm16ToFloat32(p.pcm));
     await utterance.finish();
@@ -134,11 +155,15 @@ async function main(): Promise<void> {
     options: {
       precision: { type: "string" },
       threads: { type: "string", default: "2" },
+      rounds: { type: "string", default: "5" },
+      streams: { type: "string", default: "64" },
+      seconds: { type: "string", default: "10" },
       limit: { type: "string" },
       model: { type: "string" },
     },
   });
   const threads = Number(values.threads);
+  const rounds = Number(values.rounds);
   const config = loadConfig({
     ...(values.precision ? { ASR_PRECISION: values.precision } : {}),
     ...(values.model ? { ASR_MODEL_DIR: values.model } : {}),
@@ -149,6 +174,7 @@ async function main(): Promise<void> {
     files: Record<string, string>;
     streaming: { files: Record<string, string> };
     sampleRate: number;
+    features: { hopSamples: number };
     vocabulary?: { file?: string };
   };
   const modelFile = join(config.model.dir, manifest.streaming.files[config.model.precision]!);
@@ -156,7 +182,14 @@ async function main(): Promise<void> {
   const tokensFile = join(config.model.dir, manifest.vocabulary?.file ?? "tokens.txt");
   let prompts = heldOutRecordings();
   if (values.limit) prompts = prompts.slice(0, Number(values.limit));
-  const audioSeconds = prompts.reduce((s, p) => s + p.pcm.length / 8000, 0);
+  const audioSeconds = secondsOf(prompts);
+  const streamCount = Number(values.streams);
+  const streamSeconds = Number(values.seconds);
+  const longStreams: RecordedPrompt[] = (await heldOutStreams(streamCount, streamSeconds)).map((pcm, i) => ({
+    name: `stream ${i}`,
+    text: "",
+    pcm,
+  }));
 
   console.log(`# Callscribe engine vs sherpa-onnx-node, ${new Date().toISOString()}`);
   console.log(
@@ -165,7 +198,9 @@ async function main(): Promise<void> {
       .join(" ")}`,
   );
   console.log(`model: ${modelFile} (${config.model.precision}), ${threads} intra-op threads each`);
-  console.log(`audio: ${prompts.length} held-out real prompts, ${audioSeconds.toFixed(1)} s\n`);
+  console.log(
+    `audio: ${prompts.length} held-out real prompts, ${audioSeconds.toFixed(1)} s; full batches: ${streamCount} streams × ${streamSeconds} s\n`,
+  );
 
   const logger = pino({ level: "warn" });
   const loaded = await loadRecognizer({ ...config, engine: { ...config.engine, maxBatch: 1 } }, { logger });
@@ -179,6 +214,7 @@ async function main(): Promise<void> {
   const model = loaded.model as AcousticModel;
   const single = new DynamicBatcher({ model, maxBatch: 1, maxWaitMs: 0, logger });
   const shared = new DynamicBatcher({ model, maxBatch: 32, maxWaitMs: 0, logger });
+  const full = new DynamicBatcher({ model, maxBatch: 32, maxWaitMs: 0, logger });
 
   const sherpa = createRequire(import.meta.url)("sherpa-onnx-node") as SherpaModule;
   // The same settings for both recognizers: sherpa-onnx's NeMo CTC model config on one file or the other.
@@ -203,95 +239,189 @@ async function main(): Promise<void> {
         return (await offline.decodeAsync(stream)).text;
       }),
     );
-  const sherpaStream = (p: RecordedPrompt) => {
+  const sherpaStream = (p: RecordedPrompt, tail: Float32Array | null) => {
     const stream = recognizer.createStream();
     stream.acceptWaveform({ samples: pcm16ToFloat32(p.pcm), sampleRate: 8000 });
+    if (tail) stream.acceptWaveform({ samples: tail, sampleRate: 8000 });
     stream.inputFinished();
     return stream;
   };
-  const sherpaOne = (p: RecordedPrompt) => {
-    const stream = sherpaStream(p);
-    while (recognizer.isReady(stream)) recognizer.decode(stream);
+  // Model steps (one window of one stream) each sherpa-onnx case ran, counted as they are called.
+  let sherpaSteps = 0;
+  const tailPadding = new Float32Array(WINDOW_FRAMES * manifest.features.hopSamples);
+  const sherpaOne = (p: RecordedPrompt, padded = false) => {
+    const stream = sherpaStream(p, padded ? tailPadding : null);
+    while (recognizer.isReady(stream)) {
+      recognizer.decode(stream);
+      sherpaSteps++;
+    }
     return recognizer.getResult(stream).text;
   };
-  const sherpaAll = () => {
-    const streams = prompts.map(sherpaStream);
+  const sherpaAll = (items: RecordedPrompt[]) => {
+    const streams = items.map((p) => sherpaStream(p, null));
     for (;;) {
       const ready = streams.filter((st) => recognizer.isReady(st));
       if (ready.length === 0) break;
       for (let i = 0; i < ready.length; i += 32) recognizer.decodeStreams(ready.slice(i, i + 32));
+      sherpaSteps += ready.length;
     }
     return streams.map((st) => recognizer.getResult(st).text);
   };
 
-  // Warm-up: first runs allocate arenas and fill caches.
-  const warm = prompts.slice(0, 3);
-  await callscribeTexts(loaded.engine, warm, false);
-  await callscribeTexts(batched, warm, true);
-  await streamedTexts(model, single, warm, false);
-  await streamedTexts(model, shared, warm, true);
-  warm.forEach(sherpaOne);
-  warm.forEach(offlineOne);
-
-  const runs = [
+  interface Case {
+    /** For the ratios and transcript checks below. */
+    id: string;
+    name: string;
+    run: () => Promise<string[]>;
+    /** Model steps (windows of one stream) run so far by what this case drives, or null where not counted. */
+    steps: () => number | null;
+    /** What it decodes: the prompts (the default), or the equal-length streams. */
+    audio?: RecordedPrompt[];
+  }
+  const cases: Case[] = [
     {
+      id: "oursOne",
       name: "Callscribe streaming, batch 1, one prompt at a time",
-      ...(await timed(() => streamedTexts(model, single, prompts, false))),
+      run: () => streamedTexts(model, single, prompts, false),
+      steps: () => single.items,
     },
     {
+      id: "oursAll",
       name: "Callscribe streaming, max batch 32, all prompts at once",
-      ...(await timed(() => streamedTexts(model, shared, prompts, true))),
+      run: () => streamedTexts(model, shared, prompts, true),
+      steps: () => shared.items,
     },
     {
+      id: "theirsOne",
       name: "sherpa-onnx OnlineRecognizer decode(), one stream at a time",
-      ...(await timed(async () => prompts.map(sherpaOne))),
+      run: async () => prompts.map((p) => sherpaOne(p)),
+      steps: () => sherpaSteps,
     },
     {
+      id: "theirsOnePadded",
+      name: "sherpa-onnx OnlineRecognizer decode(), one stream at a time, one window of zeros after each prompt",
+      run: async () => prompts.map((p) => sherpaOne(p, true)),
+      steps: () => sherpaSteps,
+    },
+    {
+      id: "theirsAll",
       name: "sherpa-onnx OnlineRecognizer decodeStreams(), all streams at once",
-      ...(await timed(async () => sherpaAll())),
+      run: async () => sherpaAll(prompts),
+      steps: () => sherpaSteps,
     },
     {
+      id: "oursFull",
+      name: `Callscribe streaming, max batch 32, ${streamCount} streams × ${streamSeconds} s at once`,
+      run: () => streamedTexts(model, full, longStreams, true),
+      steps: () => full.items,
+      audio: longStreams,
+    },
+    {
+      id: "theirsFull",
+      name: `sherpa-onnx OnlineRecognizer decodeStreams(), ${streamCount} streams × ${streamSeconds} s at once`,
+      run: async () => sherpaAll(longStreams),
+      steps: () => sherpaSteps,
+      audio: longStreams,
+    },
+    {
+      id: "offlineOne",
       name: `sherpa-onnx OfflineRecognizer decode() on ${basename(wholeFile)}, one file at a time`,
-      ...(await timed(async () => prompts.map(offlineOne))),
+      run: async () => prompts.map(offlineOne),
+      steps: () => null,
     },
     {
+      id: "offlineAll",
       name: `sherpa-onnx OfflineRecognizer decodeAsync() on ${basename(wholeFile)}, all files at once`,
-      ...(await timed(offlineAll)),
+      run: offlineAll,
+      steps: () => null,
     },
     {
+      id: "recognizeOne",
       name: "Callscribe recognize() (VAD + streaming), batch 1, one file at a time",
-      ...(await timed(() => callscribeTexts(loaded.engine, prompts, false))),
+      run: () => callscribeTexts(loaded.engine, prompts, false),
+      steps: () => null,
     },
     {
+      id: "recognizeAll",
       name: "Callscribe recognize() (VAD + streaming), max batch 32, all files at once",
-      ...(await timed(() => callscribeTexts(batched, prompts, true))),
+      run: () => callscribeTexts(batched, prompts, true),
+      steps: () => null,
     },
   ];
+  const measured = cases.map(() => ({
+    seconds: [] as number[],
+    cpuSeconds: [] as number[],
+    steps: 0,
+    texts: [] as string[],
+  }));
+  // Round 0 is the warm-up, not counted: first runs allocate arenas, fill caches and compile.
+  for (let round = 0; round <= rounds; round++) {
+    // Rotate the order, so that no case always runs first or right after the same other case.
+    for (let k = 0; k < cases.length; k++) {
+      const i = (k + round) % cases.length;
+      const before = cases[i]!.steps();
+      // Each case starts on a collected heap, not on the garbage of the one before (with --expose-gc).
+      (globalThis as { gc?: () => void }).gc?.();
+      const { value, seconds, cpuSeconds } = await timed(cases[i]!.run);
+      const after = cases[i]!.steps();
+      if (round === 0) continue;
+      measured[i]!.seconds.push(seconds);
+      measured[i]!.cpuSeconds.push(cpuSeconds);
+      measured[i]!.steps = before === null || after === null ? 0 : after - before;
+      measured[i]!.texts = value;
+    }
+  }
+  const runs = cases.map((c, i) => ({
+    id: c.id,
+    name: c.name,
+    audio: c.audio ?? prompts,
+    value: measured[i]!.texts,
+    seconds: median(measured[i]!.seconds),
+    cpuSeconds: median(measured[i]!.cpuSeconds),
+    steps: measured[i]!.steps,
+    spread: `${Math.min(...measured[i]!.seconds).toFixed(2)}-${Math.max(...measured[i]!.seconds).toFixed(2)}`,
+  }));
+  const byId = (id: string) => runs.find((r) => r.id === id)!;
   const batchStats = batched.stats();
 
-  console.log("| decoder | wall s | audio s / wall s | CPU s | audio s / CPU s | WER vs reference |");
-  console.log("|---|---|---|---|---|---|");
+  console.log(`medians of ${rounds} rounds; wall s of each round from fastest to slowest in brackets\n`);
+  console.log(
+    "| decoder | wall s | audio s / wall s | CPU s | audio s / CPU s | model steps | ms per step | WER vs reference |",
+  );
+  console.log("|---|---|---|---|---|---|---|---|");
   for (const run of runs) {
     let errors = 0;
     let words = 0;
     run.value.forEach((text, i) => {
-      const e = wordErrors(prompts[i]!.text, text);
+      const e = wordErrors(run.audio[i]!.text, text);
       errors += e.errors;
       words += e.words;
     });
+    const decoded = secondsOf(run.audio);
     console.log(
-      `| ${run.name} | ${run.seconds.toFixed(2)} | ${(audioSeconds / run.seconds).toFixed(1)} | ${run.cpuSeconds.toFixed(2)} | ${(audioSeconds / run.cpuSeconds).toFixed(1)} | ${((100 * errors) / words).toFixed(1)}% |`,
+      `| ${run.name} | ${run.seconds.toFixed(3)} (${run.spread}) | ${(decoded / run.seconds).toFixed(1)} | ${run.cpuSeconds.toFixed(2)} | ${(decoded / run.cpuSeconds).toFixed(1)} | ${run.steps || "-"} | ${run.steps ? ((1000 * run.seconds) / run.steps).toFixed(3) : "-"} | ${words ? `${((100 * errors) / words).toFixed(1)}%` : "-"} |`,
     );
   }
   console.log(
     `\nstreaming, max batch 32: ${shared.batches} forward passes, mean batch ${(shared.items / shared.batches).toFixed(1)}; ` +
+      `full batches, max batch 32: ${full.batches} forward passes, mean batch ${(full.items / full.batches).toFixed(1)}; ` +
       `recognize(), max batch 32: ${batchStats.batches} forward passes, mean batch ${batchStats.meanBatchSize.toFixed(1)}`,
   );
 
-  const ours = runs[0]!.value;
-  const oursBatched = runs[1]!.value;
-  const online = runs[2]!.value;
-  const theirs = runs[4]!.value;
+  const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
+  console.log(
+    `\nCallscribe streaming batch 1 / sherpa-onnx decode(): ${ratio(byId("theirsOne").seconds, byId("oursOne").seconds)} in audio s per wall s, ` +
+      `${ratio(byId("theirsOne").seconds / byId("theirsOne").steps, byId("oursOne").seconds / byId("oursOne").steps)} per model step; ` +
+      `against sherpa-onnx decode() with the tail window: ${ratio(byId("theirsOnePadded").seconds, byId("oursOne").seconds)} in audio s per wall s`,
+  );
+  console.log(
+    `Callscribe streaming max batch 32 / sherpa-onnx decodeStreams(): ${ratio(byId("theirsAll").seconds, byId("oursAll").seconds)} in audio s per wall s on the prompts, ` +
+      `${ratio(byId("theirsFull").seconds, byId("oursFull").seconds)} on full batches (${ratio(byId("theirsFull").seconds / byId("theirsFull").steps, byId("oursFull").seconds / byId("oursFull").steps)} per model step)`,
+  );
+  const ours = byId("oursOne").value;
+  const oursBatched = byId("oursAll").value;
+  const online = byId("theirsOne").value;
+  const theirs = byId("offlineOne").value;
   const same = (a: string[], b: string[]) => a.filter((t, i) => normalise(t) === normalise(b[i]!)).length;
   const differing = prompts
     .map((p, i) => ({ p, ours: ours[i]!, theirs: theirs[i]! }))
@@ -304,10 +434,14 @@ async function main(): Promise<void> {
     `identical transcripts (Callscribe streaming batch 1 vs batched): ${same(ours, oursBatched)} of ${n}`,
   );
   console.log(
-    `identical transcripts (sherpa-onnx OnlineRecognizer one at a time vs decodeStreams): ${same(online, runs[3]!.value)} of ${n}`,
+    `identical transcripts (sherpa-onnx OnlineRecognizer one at a time vs decodeStreams): ${same(online, byId("theirsAll").value)} of ${n}`,
   );
   console.log(
     `identical transcripts (sherpa-onnx OnlineRecognizer vs its OfflineRecognizer): ${same(online, theirs)} of ${n}`,
+  );
+  const longOffline = longStreams.map(offlineOne);
+  console.log(
+    `identical transcripts (Callscribe streaming, full batches, vs sherpa-onnx OfflineRecognizer on the same streams): ${same(byId("oursFull").value, longOffline)} of ${longStreams.length}`,
   );
   for (const d of differing) {
     console.log(
