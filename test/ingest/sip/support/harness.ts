@@ -159,22 +159,35 @@ export async function readLegAudio(
   return { pcm, sampleRate, frames: expectedSeq };
 }
 
+/** A free port in 20000-29799, away from the ranges test ingests take their RTP ports from. */
 export async function freePort(kind: "udp" | "tcp" = "udp"): Promise<number> {
+  return freePorts(kind, 1);
+}
+
+/** The first of `count` consecutive free ports from an even base. */
+export async function freePorts(kind: "udp" | "tcp", count: number): Promise<number> {
   for (;;) {
-    const port = 20_000 + 2 * randomInt(0, 4_900);
-    const ok = await new Promise<boolean>((resolve) => {
-      if (kind === "udp") {
-        const s = createSocket("udp4");
-        s.once("error", () => resolve(false));
-        s.bind(port, "127.0.0.1", () => s.close(() => resolve(true)));
-      } else {
-        const s = createServer();
-        s.once("error", () => resolve(false));
-        s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
-      }
-    });
-    if (ok) return port;
+    const base = 20_000 + 2 * randomInt(0, 4_900 - count);
+    const bound = await Promise.all(Array.from({ length: count }, (_, i) => bindOnce(kind, base + i)));
+    const ok = bound.every((b) => b !== null);
+    await Promise.all(bound.map((b) => b?.()));
+    if (ok) return base;
   }
+}
+
+/** Binds a port on loopback; resolves to a function that frees it again, or null if it was taken. */
+function bindOnce(kind: "udp" | "tcp", port: number): Promise<(() => Promise<void>) | null> {
+  return new Promise((resolve) => {
+    if (kind === "udp") {
+      const s = createSocket("udp4");
+      s.once("error", () => resolve(null));
+      s.bind(port, "127.0.0.1", () => resolve(() => new Promise<void>((done) => s.close(() => done()))));
+    } else {
+      const s = createServer();
+      s.once("error", () => resolve(null));
+      s.listen(port, "127.0.0.1", () => resolve(() => new Promise<void>((done) => s.close(() => done()))));
+    }
+  });
 }
 
 export interface SippResult {
@@ -188,7 +201,22 @@ export interface SippResult {
  * Runs one sipp call against ingest. `cwd` holds whatever the scenario plays (call.pcap); the
  * Call-ID is fixed so the test can find the call's events.
  */
-export async function runSipp(options: {
+export async function runSipp(options: SippOptions): Promise<SippResult> {
+  for (let attempt = 1; ; attempt++) {
+    const result = await runSippOnce(options);
+    // Ports are checked free before sipp starts, but a test file running beside this one may take one
+    // in between. sipp then exits before it sends anything, so the call is simply placed again.
+    if (attempt === SIPP_ATTEMPTS || !sippCouldNotBind(result)) return result;
+  }
+}
+
+const SIPP_ATTEMPTS = 3;
+
+function sippCouldNotBind(result: SippResult): boolean {
+  return result.code !== 0 && /Unable to bind .*errno = 98/.test(result.stdout + result.stderr + result.errors);
+}
+
+interface SippOptions {
   scenario: string;
   port: number;
   callId: string;
@@ -197,10 +225,14 @@ export async function runSipp(options: {
   pauseMs?: number;
   extra?: string[];
   timeoutS?: number;
-}): Promise<SippResult> {
+}
+
+async function runSippOnce(options: SippOptions): Promise<SippResult> {
   const cwd = options.cwd ?? (await tempDirWith({}));
+  await rm(join(cwd, "errors.log"), { force: true });
   const sipPort = await freePort(options.transport === "tcp" ? "tcp" : "udp");
-  const mediaPort = await freePort("udp");
+  // sipp binds audio RTP at the media port and video RTP at two above it.
+  const mediaPort = await freePorts("udp", 4);
   const args = [
     "-sf",
     join(fixturesDir, options.scenario),
