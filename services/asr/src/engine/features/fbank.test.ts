@@ -74,3 +74,63 @@ describe("FeatureStream", () => {
     expect(data[0]).toBeCloseTo(Math.log(config.logFloor), 6);
   });
 });
+
+describe("FeatureStream keeping samples for the inference thread", () => {
+  /**
+   * Streams `samples` without computing frames and, every `window` frames as they become ready (the rest
+   * after finish), copies each window's samples and computes it with computeFrames into [dim, frames].
+   * Returns frame-major features to compare with computeFbank.
+   */
+  function windowed(extractor: FbankExtractor, samples: Float32Array, chunk: number, window: number) {
+    const { dim, frameShift, frameLength } = extractor.config;
+    const stream = new FeatureStream(extractor, { computeFrames: false });
+    const out = new Float32Array(frameCount(extractor.config, samples.length) * dim);
+    const scratch = new Float32Array((window - 1) * frameShift + frameLength);
+    const layout = new Float32Array(dim * window);
+    let position = 0;
+    const take = (to: number) => {
+      const frames = to - position;
+      stream.copyFrameSamples(position, to, scratch, 0);
+      extractor.computeFrames(scratch, 0, frames, layout, 0, window);
+      for (let t = 0; t < frames; t++)
+        for (let d = 0; d < dim; d++) out[(position + t) * dim + d] = layout[d * window + t]!;
+      position = to;
+      stream.discardBefore(position);
+    };
+    for (let offset = 0; offset < samples.length; offset += chunk) {
+      stream.accept(samples.subarray(offset, Math.min(samples.length, offset + chunk)));
+      while (stream.framesReady - position >= window) take(position + window);
+    }
+    stream.finish();
+    while (position < stream.framesReady) take(Math.min(stream.framesReady, position + window));
+    expect(stream.frames.end).toBe(0);
+    return out;
+  }
+
+  it.each([
+    ["centred frames", config, 8000 * 3 + 37, 160, 24],
+    ["centred frames, one sample at a time", config, 2000 + 11, 1, 7],
+    ["snipped edges", { ...config, snipEdges: true }, 8000 * 2 + 5, 333, 24],
+    ["DC offset removed", { ...config, removeDcOffset: true }, 8000 + 91, 160, 16],
+    ["a signal shorter than a frame", config, 150, 160, 24],
+  ])("gives exactly the whole-signal features: %s", (_name, cfg, length, chunk, window) => {
+    const extractor = new FbankExtractor(cfg);
+    const audio = noise(length, 7);
+    const whole = computeFbank(extractor, audio);
+    expect(whole.frames).toBeGreaterThan(0);
+    const out = windowed(extractor, audio, chunk, window);
+    expect(out).toEqual(whole.data);
+  });
+
+  it("refuses frames it no longer keeps or does not have yet", () => {
+    const extractor = new FbankExtractor(config);
+    const stream = new FeatureStream(extractor, { computeFrames: false });
+    stream.accept(noise(8000));
+    const dest = new Float32Array(8000);
+    stream.discardBefore(40);
+    expect(() => stream.copyFrameSamples(39, 50, dest, 0)).toThrow(RangeError);
+    expect(() => stream.copyFrameSamples(40, stream.framesReady + 1, dest, 0)).toThrow(RangeError);
+    expect(() => new FeatureStream(extractor).copyFrameSamples(0, 1, dest, 0)).toThrow(/computes frames/);
+  });
+});
+

@@ -120,41 +120,83 @@ export class FbankExtractor {
     output: Float32Array,
     outputOffset: number,
   ): void {
+    const start = frameStart(this.config, frame);
+    if (start >= 0 && start + this.config.frameLength <= total) this.#loadContiguous(samples, start - offset);
+    else this.#loadReflected(samples, offset, total, start);
+    this.#logMel(output, outputOffset, 1);
+  }
+
+  /**
+   * `frames` consecutive frames whose samples lie end to end in `samples` from `from` (frame t reads
+   * frameLength samples from from + t·frameShift, edges already reflected, as FeatureStream.copyFrameSamples
+   * gives them). Value d of frame t goes to output[outputOffset + d·stride + t]: the [dim, frames] layout
+   * the acoustic model takes. The values equal computeFrame's for the same frames.
+   */
+  computeFrames(
+    samples: Float32Array,
+    from: number,
+    frames: number,
+    output: Float32Array,
+    outputOffset: number,
+    stride: number,
+  ): void {
+    for (let t = 0; t < frames; t++) {
+      this.#loadContiguous(samples, from + t * this.config.frameShift);
+      this.#logMel(output, outputOffset + t, stride);
+    }
+  }
+
+  /** The frame from samples[from…], all inside the signal. */
+  #loadContiguous(samples: Float32Array, from: number): void {
     const { frameLength, preemphasis, sampleScale, removeDcOffset } = this.config;
     const x = this.#frame;
     const window = this.#window;
-    const start = frameStart(this.config, frame);
-    if (!removeDcOffset && start >= 0 && start + frameLength <= total) {
-      // Inside the signal (every frame but the first and last few): pre-emphasis and window straight from
-      // the samples, y[i] = (s[i] − p·s[i−1])·w[i] with y[0] = (s[0] − p·s[0])·w[0].
-      const from = start - offset;
-      let previous = samples[from]! * sampleScale;
-      for (let i = 0; i < frameLength; i++) {
-        const current = samples[from + i]! * sampleScale;
-        x[i] = (current - preemphasis * previous) * window[i]!;
-        previous = current;
-      }
-    } else {
-      for (let i = 0; i < frameLength; i++) {
-        let index = start + i;
-        // Kaldi's reflection at both edges (repeated for signals shorter than a frame).
-        for (let k = 0; k < 4 && (index < 0 || index >= total); k++) {
-          if (index < 0) index = -index - 1;
-          if (index >= total) index = 2 * total - 1 - index;
-        }
-        x[i] = index < 0 || index >= total ? 0 : samples[index - offset]! * sampleScale;
-      }
-      if (removeDcOffset) {
-        let sum = 0;
-        for (let i = 0; i < frameLength; i++) sum += x[i]!;
-        const mean = sum / frameLength;
-        for (let i = 0; i < frameLength; i++) x[i] = x[i]! - mean;
-      }
-      // Pre-emphasis and window in one backward pass (x[i-1] is still unwindowed when x[i] is done).
-      for (let i = frameLength - 1; i > 0; i--) x[i] = (x[i]! - preemphasis * x[i - 1]!) * window[i]!;
-      x[0] = (x[0]! - preemphasis * x[0]!) * window[0]!;
+    if (removeDcOffset) {
+      for (let i = 0; i < frameLength; i++) x[i] = samples[from + i]! * sampleScale;
+      this.#finishFrame();
+      return;
     }
-    x.fill(0, frameLength);
+    // Pre-emphasis and window straight from the samples, y[i] = (s[i] − p·s[i−1])·w[i] with
+    // y[0] = (s[0] − p·s[0])·w[0]: the same arithmetic as #finishFrame, in one pass.
+    let previous = samples[from]! * sampleScale;
+    for (let i = 0; i < frameLength; i++) {
+      const current = samples[from + i]! * sampleScale;
+      x[i] = (current - preemphasis * previous) * window[i]!;
+      previous = current;
+    }
+  }
+
+  /** A frame that reaches past an edge of the signal: Kaldi's reflection at both edges. */
+  #loadReflected(samples: Float32Array, offset: number, total: number, start: number): void {
+    const { frameLength, sampleScale } = this.config;
+    const x = this.#frame;
+    for (let i = 0; i < frameLength; i++) {
+      const index = reflectIndex(start + i, total);
+      x[i] = index < 0 ? 0 : samples[index - offset]! * sampleScale;
+    }
+    this.#finishFrame();
+  }
+
+  /** DC removal (when configured), then pre-emphasis and window, on the raw frame in #frame. */
+  #finishFrame(): void {
+    const { frameLength, preemphasis, removeDcOffset } = this.config;
+    const x = this.#frame;
+    const window = this.#window;
+    if (removeDcOffset) {
+      let sum = 0;
+      for (let i = 0; i < frameLength; i++) sum += x[i]!;
+      const mean = sum / frameLength;
+      for (let i = 0; i < frameLength; i++) x[i] = x[i]! - mean;
+    }
+    // Pre-emphasis and window in one backward pass (x[i-1] is still unwindowed when x[i] is done).
+    for (let i = frameLength - 1; i > 0; i--) x[i] = (x[i]! - preemphasis * x[i - 1]!) * window[i]!;
+    x[0] = (x[0]! - preemphasis * x[0]!) * window[0]!;
+  }
+
+  /** Power spectrum, mel energies and their logs of the frame in #frame, value b at output[offset + b·stride]. */
+  #logMel(output: Float32Array, outputOffset: number, stride: number): void {
+    const x = this.#frame;
+    x.fill(0, this.config.frameLength);
     this.#fft.powerSpectrum(x, this.#power);
     const power = this.#power;
     const weights = this.#melWeights;
@@ -167,9 +209,21 @@ export class FbankExtractor {
       let k = firstBin[b]!;
       let energy = 0;
       for (let j = bounds[b]!; j < end; j++, k++) energy += weights[j]! * power[k]!;
-      output[outputOffset + b] = Math.log(energy > floor ? energy : floor);
+      output[outputOffset + b * stride] = Math.log(energy > floor ? energy : floor);
     }
   }
+}
+
+/**
+ * Where sample `index` of a signal of `total` samples is read from: Kaldi's reflection at both edges
+ * (repeated for signals shorter than a frame); -1 when it stays outside (the sample counts as zero).
+ */
+function reflectIndex(index: number, total: number): number {
+  for (let k = 0; k < 4 && (index < 0 || index >= total); k++) {
+    if (index < 0) index = -index - 1;
+    if (index >= total) index = 2 * total - 1 - index;
+  }
+  return index < 0 || index >= total ? -1 : index;
 }
 
 /** Frame-major features [frames × dim] of a whole signal in [-1, 1). */
@@ -255,24 +309,33 @@ export class FrameBuffer {
 }
 
 /**
- * Streaming log-mel: accepts audio in any chunking and appends each frame as soon as every sample
- * it covers has arrived; finish() adds the edge frames. The frames equal computeFbank() of the
- * concatenated audio.
+ * Streaming log-mel: accepts audio in any chunking and counts a frame ready as soon as every sample it
+ * covers has arrived; finish() adds the edge frames. Computing frames, it appends each to `frames` (they
+ * equal computeFbank() of the concatenated audio). Keeping samples instead (`computeFrames: false`), it
+ * leaves `frames` empty and keeps the samples of every frame from the one given to discardBefore() on, for
+ * copyFrameSamples(): the acoustic model's inference thread then computes the frames.
  */
 export class FeatureStream {
   readonly extractor: FbankExtractor;
   readonly frames: FrameBuffer;
+  readonly computesFrames: boolean;
   #samples: Float32Array;
   /** Absolute index of #samples[0]. */
   #offset = 0;
   #length = 0;
   #received = 0;
   #nextFrame = 0;
+  /** Without computing: the first frame whose samples are still needed. */
+  #keepFrame = 0;
   #finished = false;
 
-  constructor(extractor: FbankExtractor, frames = new FrameBuffer(extractor.config.dim)) {
+  constructor(
+    extractor: FbankExtractor,
+    options: { frames?: FrameBuffer; computeFrames?: boolean } = {},
+  ) {
     this.extractor = extractor;
-    this.frames = frames;
+    this.computesFrames = options.computeFrames ?? true;
+    this.frames = options.frames ?? new FrameBuffer(extractor.config.dim, this.computesFrames ? 512 : 0);
     this.#samples = new Float32Array(4 * extractor.config.frameLength + 4096);
   }
 
@@ -282,6 +345,11 @@ export class FeatureStream {
 
   get finished(): boolean {
     return this.#finished;
+  }
+
+  /** Frames ready: every sample they cover has arrived (or the audio has ended). */
+  get framesReady(): number {
+    return this.#nextFrame;
   }
 
   /** Appends samples in [-1, 1); returns how many frames became ready. */
@@ -298,7 +366,7 @@ export class FeatureStream {
     return produced;
   }
 
-  /** The audio has ended: computes the remaining (edge) frames; returns how many. */
+  /** The audio has ended: the remaining (edge) frames are ready; returns how many. */
   finish(): number {
     if (this.#finished) return 0;
     this.#finished = true;
@@ -311,9 +379,40 @@ export class FeatureStream {
     return produced;
   }
 
+  /** Frames before `frame` are no longer needed. */
+  discardBefore(frame: number): void {
+    if (this.computesFrames) this.frames.discardBefore(frame);
+    else this.#keepFrame = Math.max(this.#keepFrame, Math.min(frame, this.#nextFrame));
+  }
+
+  /**
+   * The samples frames [from, to) read, end to end (frame t's from (t − from)·frameShift), edges reflected
+   * as computeFrame reflects them, into dest[destOffset…]; for FbankExtractor.computeFrames. Only without
+   * computing frames, and only for ready frames not discarded.
+   */
+  copyFrameSamples(from: number, to: number, dest: Float32Array, destOffset: number): void {
+    if (this.computesFrames) throw new Error("FeatureStream.copyFrameSamples on a stream that computes frames");
+    if (from < this.#keepFrame || to > this.#nextFrame || from >= to)
+      throw new RangeError(`frames ${from}..${to} are outside ${this.#keepFrame}..${this.#nextFrame}`);
+    const { frameShift, frameLength } = this.extractor.config;
+    const start = frameStart(this.extractor.config, from);
+    const count = (to - from - 1) * frameShift + frameLength;
+    if (start >= this.#offset && start + count <= this.#received) {
+      dest.set(this.#samples.subarray(start - this.#offset, start - this.#offset + count), destOffset);
+      return;
+    }
+    const total = this.#finished ? this.#received : Infinity;
+    for (let i = 0; i < count; i++) {
+      const index = reflectIndex(start + i, total);
+      dest[destOffset + i] = index < 0 ? 0 : this.#samples[index - this.#offset]!;
+    }
+  }
+
   #compute(total: number): void {
-    const at = this.frames.appendFrame();
-    this.extractor.computeFrame(this.#samples, this.#offset, total, this.#nextFrame, this.frames.data, at);
+    if (this.computesFrames) {
+      const at = this.frames.appendFrame();
+      this.extractor.computeFrame(this.#samples, this.#offset, total, this.#nextFrame, this.frames.data, at);
+    }
     this.#nextFrame++;
   }
 
@@ -329,9 +428,15 @@ export class FeatureStream {
     this.#received += chunk.length;
   }
 
-  /** Drops samples no future frame reads (keeps the start while centred frames still reflect into it). */
+  /**
+   * Drops samples no future frame reads (keeps the start while centred frames still reflect into it).
+   * Keeping samples, it also keeps those of the frames not discarded, and one frame's length before them,
+   * where a last frame reflects.
+   */
   #trim(): void {
-    const keepFrom = frameStart(this.extractor.config, this.#nextFrame);
+    const { frameLength } = this.extractor.config;
+    const firstFrame = this.computesFrames ? this.#nextFrame : this.#keepFrame;
+    const keepFrom = Math.max(0, frameStart(this.extractor.config, firstFrame) - (this.computesFrames ? 0 : frameLength));
     if (keepFrom <= this.#offset || keepFrom - this.#offset < this.#samples.length / 2) return;
     const drop = keepFrom - this.#offset;
     this.#samples.copyWithin(0, drop, this.#length);
