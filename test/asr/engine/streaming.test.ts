@@ -6,6 +6,7 @@ import { assembleTranscript } from "../../../services/asr/src/engine/decoding/wo
 import { Recognizer } from "../../../services/asr/src/engine/engine.ts";
 import {
   FbankExtractor,
+  FeatureStream,
   FrameBuffer,
   computeFbank,
 } from "../../../services/asr/src/engine/features/fbank.ts";
@@ -123,6 +124,8 @@ async function streamPrompt(
     chunkFrames: chunkMs / 10,
     onPartial: (update) => partials.push(update.tokens.map((t) => t.id).join(",")),
     captureLogProbs: true,
+    // As the engine does: a cache-aware model on its thread computes the features from the audio.
+    modelTakesSamples: model.takesSamples,
   });
   // Paced like live audio: the next packet comes once the model has answered for every whole window
   // so far (passes run on the model's inference thread, so results never arrive within the same tick).
@@ -182,6 +185,9 @@ describe.each(["fp32", "int8"] as const)("cache-aware streaming with the %s stre
     "chains %i ms windows to the log-probs of one whole-utterance pass (within 1e-5, scaled)",
     async (chunkMs) => {
       const model = streaming[precision];
+      // The streamed windows' features are computed on the inference thread (small passes: here) from the
+      // audio, the whole pass's here from the whole signal.
+      expect(model.takesSamples).toBe(true);
       const vocab = model.spec.vocabulary.tokens.length;
       const { whole, streamed, frames, partials } = await streamPrompt(
         model,
@@ -245,6 +251,48 @@ describe.each(["fp32", "int8"] as const)("cache-aware streaming with the %s stre
           expect(maxDiff(value, afterFirst[i]![s] as Float32Array)).toBeGreaterThan(0);
         }
       });
+    }
+  });
+
+  it("computes a batch's features from its audio on the inference thread, exactly as they are computed here", async () => {
+    const model = streaming[precision];
+    expect(model.takesSamples).toBe(true);
+    const extractor = new FbankExtractor(model.spec.features);
+    const cacheAware = model.spec.cacheAware!;
+    // For each of four prompts, its first window and its last (part-)window, whose end frames reflect
+    // the end of the audio: once from features computed as the audio arrived, once from the audio.
+    const fromFeatures: ChunkRequest[] = [];
+    const fromAudio: ChunkRequest[] = [];
+    for (const item of fixtureItems().slice(0, 4)) {
+      const samples = pcm16ToFloat32(await fixturePcm(item.file));
+      const computed = new FeatureStream(extractor);
+      const kept = new FeatureStream(extractor, { computeFrames: false });
+      for (const stream of [computed, kept]) {
+        stream.accept(samples);
+        stream.finish();
+      }
+      const frames = kept.framesReady;
+      const last = Math.floor((frames - 7) / 2) * 2;
+      for (const [from, validTo] of [
+        [0, 24],
+        [last, frames],
+      ] as const) {
+        const window = { from, to: from + 24, validTo, weight: 1 };
+        fromFeatures.push({ ...window, frames: computed.frames, state: initialStates(cacheAware) });
+        fromAudio.push({ ...window, audio: kept, state: initialStates(cacheAware) });
+      }
+    }
+    const batcher = new DynamicBatcher({ model, maxBatch: 8, maxWaitMs: 0, logger: silentLogger });
+    const want = await batcher.runBatch(fromFeatures);
+    const got = await batcher.runBatch(fromAudio);
+    for (const [i, result] of got.entries()) {
+      expect(result.frames).toBe(want[i]!.frames);
+      expect(maxDiff(result.logProbs, want[i]!.logProbs)).toBe(0);
+      fromAudio[i]!.state!.forEach((value, s) =>
+        expect(Array.from(value as Float32Array)).toEqual(
+          Array.from(fromFeatures[i]!.state![s] as Float32Array),
+        ),
+      );
     }
   });
 

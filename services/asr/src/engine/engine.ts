@@ -126,6 +126,7 @@ export class Recognizer implements RecognizerEngine {
         requestVad: (s) => this.#requestVad(s),
         release: (s) => this.#release(s),
         captureLogProbs: this.#internals.captureLogProbs,
+        modelTakesSamples: this.#acoustic.takesSamples,
       },
       options,
     );

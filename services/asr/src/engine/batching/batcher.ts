@@ -3,21 +3,27 @@ import {
   allocateState,
   type CacheAwareSpec,
   type ForwardResult,
+  type SampleBatch,
   type StateValue,
 } from "../model/acoustic-model.ts";
-import type { FrameBuffer } from "../features/fbank.ts";
+import type { FeatureStream, FrameBuffer } from "../features/fbank.ts";
 import type { EngineMetrics } from "../metrics.ts";
 
-/** Features [from, to) of one utterance's frame buffer; the owner keeps those frames until the promise settles. */
+/**
+ * Frames [from, to) of one utterance: its computed features (`frames`), or, for a model that takes samples,
+ * the audio they are computed from (`audio`). The owner keeps those frames (or their samples) until the
+ * promise settles.
+ */
 export interface ChunkRequest {
-  frames: FrameBuffer;
+  frames?: FrameBuffer;
+  audio?: Pick<FeatureStream, "copyFrameSamples">;
   from: number;
   to: number;
   /** Work in chunk units, for the queue bound. */
   weight: number;
   /** Per-utterance normalisation applied while packing (models with normalize_type per_feature). */
   normalize?: { mean: Float64Array; invStd: Float64Array };
-  /** Frames [from, validTo) come from the buffer and [validTo, to) are zeros (a stream's last window). */
+  /** Frames [from, validTo) come from the buffer (or audio) and [validTo, to) are zeros (a stream's last window). */
   validTo?: number;
   /**
    * A cache-aware model's state for this stream, one value per state tensor: read for the pass, and
@@ -35,11 +41,23 @@ export interface ChunkResult {
 
 /** What the batcher runs: AcousticModel, or a small in-memory model in unit tests. */
 export interface ForwardModel {
-  readonly spec: { readonly features: { readonly dim: number }; readonly cacheAware?: CacheAwareSpec | null };
+  readonly spec: {
+    readonly features: { readonly dim: number; readonly frameShift: number; readonly frameLength: number };
+    readonly cacheAware?: CacheAwareSpec | null;
+  };
   /** Passes the model takes at once (default 1); each pass's arguments stay untouched until it is answered. */
   readonly concurrentPasses?: number;
+  /** Whether passes take audio, through forwardSamples, instead of features. */
+  readonly takesSamples?: boolean;
   forward(
     features: Float32Array,
+    batch: number,
+    frames: number,
+    lengths: BigInt64Array,
+    states?: readonly StateValue[],
+  ): Promise<ForwardResult>;
+  forwardSamples?(
+    audio: SampleBatch,
     batch: number,
     frames: number,
     lengths: BigInt64Array,
@@ -70,6 +88,9 @@ export interface BatcherOptions {
 /** The packed inputs of one pass, reused by later passes once it is answered. */
 interface PassBuffers {
   input: Float32Array;
+  /** A model that takes samples: each item's, and how many of its frames they make. */
+  samples: Float32Array;
+  validFrames: Int32Array;
   lengths: BigInt64Array;
   /** Stacked state inputs of a cache-aware model. */
   states: StateValue[];
@@ -217,6 +238,8 @@ export class DynamicBatcher {
   async runBatch(requests: readonly ChunkRequest[]): Promise<ChunkResult[]> {
     const buffers = this.#freeBuffers.pop() ?? {
       input: new Float32Array(0),
+      samples: new Float32Array(0),
+      validFrames: new Int32Array(0),
       lengths: new BigInt64Array(0),
       states: [],
     };
@@ -228,40 +251,31 @@ export class DynamicBatcher {
   }
 
   async #runPass(requests: readonly ChunkRequest[], buffers: PassBuffers): Promise<ChunkResult[]> {
-    const dim = this.#model.spec.features.dim;
     const batch = requests.length;
     let maxFrames = 0;
     for (const r of requests) maxFrames = Math.max(maxFrames, r.to - r.from);
-    const size = batch * dim * maxFrames;
-    if (buffers.input.length < size) buffers.input = new Float32Array(Math.ceil(size * 1.25));
     if (buffers.lengths.length < batch) buffers.lengths = new BigInt64Array(Math.max(batch, this.#maxBatch));
-    const { input, lengths } = buffers;
-    // Zero padding: masked by the model, but zeros keep padded lanes numerically quiet.
-    input.fill(0, 0, size);
-    requests.forEach((r, b) => {
-      const frames = r.to - r.from;
-      lengths[b] = BigInt(frames);
-      const data = r.frames.data;
-      const base = b * dim * maxFrames;
-      const copied = (r.validTo ?? r.to) - r.from;
-      for (let t = 0; t < copied; t++) {
-        const src = r.frames.offsetOf(r.from + t);
-        if (r.normalize) {
-          const { mean, invStd } = r.normalize;
-          for (let d = 0; d < dim; d++)
-            input[base + d * maxFrames + t] = (data[src + d]! - mean[d]!) * invStd[d]!;
-        } else {
-          for (let d = 0; d < dim; d++) input[base + d * maxFrames + t] = data[src + d]!;
-        }
-      }
-    });
+    const { lengths } = buffers;
+    requests.forEach((r, b) => (lengths[b] = BigInt(r.to - r.from)));
+    // A model that takes samples takes features too (a pass whose requests carry frames).
+    const takesSamples = this.#model.takesSamples === true && requests.every((r) => r.audio);
+    if (takesSamples) this.#packSamples(requests, maxFrames, buffers);
+    else this.#packFeatures(requests, maxFrames, buffers);
     if (this.#recordShapes)
       this.shapes.push({ batch, frames: maxFrames, lengths: requests.map((r) => r.to - r.from) });
     const states = this.#stackStates(requests, buffers);
     const started = performance.now();
     let out: ForwardResult;
     try {
-      out = await this.#model.forward(input, batch, maxFrames, lengths, states);
+      out = takesSamples
+        ? await this.#model.forwardSamples!(
+            this.#sampleBatch(buffers, maxFrames),
+            batch,
+            maxFrames,
+            lengths,
+            states,
+          )
+        : await this.#model.forward(buffers.input, batch, maxFrames, lengths, states);
     } finally {
       const elapsed = performance.now() - started;
       this.forwardMs += elapsed;
@@ -287,6 +301,63 @@ export class DynamicBatcher {
       frames: out.lengths[b]!,
       vocab: out.vocab,
     }));
+  }
+
+  /** Features [batch, dim, maxFrames], zero-padded: each request's frames, normalised if it asks. */
+  #packFeatures(requests: readonly ChunkRequest[], maxFrames: number, buffers: PassBuffers): void {
+    const dim = this.#model.spec.features.dim;
+    const size = requests.length * dim * maxFrames;
+    if (buffers.input.length < size) buffers.input = new Float32Array(Math.ceil(size * 1.25));
+    const { input } = buffers;
+    // Zero padding: masked by the model, but zeros keep padded lanes numerically quiet.
+    input.fill(0, 0, size);
+    requests.forEach((r, b) => {
+      if (!r.frames) throw new Error(`chunk ${b} carries no features`);
+      const data = r.frames.data;
+      const base = b * dim * maxFrames;
+      const copied = (r.validTo ?? r.to) - r.from;
+      for (let t = 0; t < copied; t++) {
+        const src = r.frames.offsetOf(r.from + t);
+        if (r.normalize) {
+          const { mean, invStd } = r.normalize;
+          for (let d = 0; d < dim; d++)
+            input[base + d * maxFrames + t] = (data[src + d]! - mean[d]!) * invStd[d]!;
+        } else {
+          for (let d = 0; d < dim; d++) input[base + d * maxFrames + t] = data[src + d]!;
+        }
+      }
+    });
+  }
+
+  /** Each request's samples of its frames [from, validTo), for a model that computes the features. */
+  #packSamples(requests: readonly ChunkRequest[], maxFrames: number, buffers: PassBuffers): void {
+    const perItem = this.#samplesPerItem(maxFrames);
+    const batch = requests.length;
+    if (buffers.samples.length < batch * perItem)
+      buffers.samples = new Float32Array(Math.ceil(batch * perItem * 1.25));
+    if (buffers.validFrames.length < batch)
+      buffers.validFrames = new Int32Array(Math.max(batch, this.#maxBatch));
+    const { samples, validFrames } = buffers;
+    requests.forEach((r, b) => {
+      if (!r.audio)
+        throw new Error(`chunk ${b} carries no audio, and the model computes its features from audio`);
+      const valid = (r.validTo ?? r.to) - r.from;
+      validFrames[b] = valid;
+      if (valid > 0) r.audio.copyFrameSamples(r.from, r.from + valid, samples, b * perItem);
+    });
+  }
+
+  #samplesPerItem(maxFrames: number): number {
+    const { frameShift, frameLength } = this.#model.spec.features;
+    return (maxFrames - 1) * frameShift + frameLength;
+  }
+
+  #sampleBatch(buffers: PassBuffers, maxFrames: number): SampleBatch {
+    return {
+      samples: buffers.samples,
+      samplesPerItem: this.#samplesPerItem(maxFrames),
+      validFrames: buffers.validFrames,
+    };
   }
 
   /** One batched tensor per state: each request's slice in batch order. */

@@ -133,4 +133,3 @@ describe("FeatureStream keeping samples for the inference thread", () => {
     expect(() => new FeatureStream(extractor).copyFrameSamples(0, 1, dest, 0)).toThrow(/computes frames/);
   });
 });
-

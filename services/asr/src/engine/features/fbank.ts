@@ -226,6 +226,26 @@ function reflectIndex(index: number, total: number): number {
   return index < 0 || index >= total ? -1 : index;
 }
 
+/**
+ * The [batch, dim, frames] feature input of a pass from each item's samples: item b's first validFrames[b]
+ * frames from samples[b·samplesPerItem…] (read end to end, as FeatureStream.copyFrameSamples gives them),
+ * zeros after them.
+ */
+export function computeBatchFeatures(
+  extractor: FbankExtractor,
+  samples: Float32Array,
+  samplesPerItem: number,
+  validFrames: Int32Array,
+  batch: number,
+  frames: number,
+  output: Float32Array,
+): void {
+  const { dim } = extractor.config;
+  output.fill(0, 0, batch * dim * frames);
+  for (let b = 0; b < batch; b++)
+    extractor.computeFrames(samples, b * samplesPerItem, validFrames[b]!, output, b * dim * frames, frames);
+}
+
 /** Frame-major features [frames × dim] of a whole signal in [-1, 1). */
 export function computeFbank(
   extractor: FbankExtractor,
@@ -329,10 +349,7 @@ export class FeatureStream {
   #keepFrame = 0;
   #finished = false;
 
-  constructor(
-    extractor: FbankExtractor,
-    options: { frames?: FrameBuffer; computeFrames?: boolean } = {},
-  ) {
+  constructor(extractor: FbankExtractor, options: { frames?: FrameBuffer; computeFrames?: boolean } = {}) {
     this.extractor = extractor;
     this.computesFrames = options.computeFrames ?? true;
     this.frames = options.frames ?? new FrameBuffer(extractor.config.dim, this.computesFrames ? 512 : 0);
@@ -391,7 +408,8 @@ export class FeatureStream {
    * computing frames, and only for ready frames not discarded.
    */
   copyFrameSamples(from: number, to: number, dest: Float32Array, destOffset: number): void {
-    if (this.computesFrames) throw new Error("FeatureStream.copyFrameSamples on a stream that computes frames");
+    if (this.computesFrames)
+      throw new Error("FeatureStream.copyFrameSamples on a stream that computes frames");
     if (from < this.#keepFrame || to > this.#nextFrame || from >= to)
       throw new RangeError(`frames ${from}..${to} are outside ${this.#keepFrame}..${this.#nextFrame}`);
     const { frameShift, frameLength } = this.extractor.config;
@@ -436,7 +454,10 @@ export class FeatureStream {
   #trim(): void {
     const { frameLength } = this.extractor.config;
     const firstFrame = this.computesFrames ? this.#nextFrame : this.#keepFrame;
-    const keepFrom = Math.max(0, frameStart(this.extractor.config, firstFrame) - (this.computesFrames ? 0 : frameLength));
+    const keepFrom = Math.max(
+      0,
+      frameStart(this.extractor.config, firstFrame) - (this.computesFrames ? 0 : frameLength),
+    );
     if (keepFrom <= this.#offset || keepFrom - this.#offset < this.#samples.length / 2) return;
     const drop = keepFrom - this.#offset;
     this.#samples.copyWithin(0, drop, this.#length);

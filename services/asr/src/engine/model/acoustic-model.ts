@@ -1,6 +1,7 @@
-import type { FbankConfig } from "../features/fbank.ts";
+import { FbankExtractor, computeBatchFeatures, type FbankConfig } from "../features/fbank.ts";
 import type { AsrModel, ModelInfo } from "../types.ts";
 import { ThreadSession, type InferenceRunner, type PreparedOutputs } from "../inference/inference-thread.ts";
+import type { SampleFeed } from "../inference/protocol.ts";
 import { ort } from "./session.ts";
 import type { Vocabulary } from "./vocabulary.ts";
 
@@ -81,6 +82,15 @@ export interface ForwardResult {
   states?: StateValue[];
 }
 
+/** The audio of a pass whose features the model computes (AcousticModel.forwardSamples). */
+export interface SampleBatch {
+  /** Item b's samples from [b·samplesPerItem], end to end as FeatureStream.copyFrameSamples gives them. */
+  samples: Float32Array;
+  samplesPerItem: number;
+  /** Frames computed for each item; the rest of the pass's frames are zeros. */
+  validFrames: Int32Array;
+}
+
 /** Passes of at most this many streams run on the calling thread when the model has a session there. */
 export const SMALL_PASS_BATCH = 2;
 
@@ -120,6 +130,8 @@ export class AcousticModel implements AsrModel {
    * otherwise allocate them for every pass.
    */
   readonly #freeStateSets: StateValue[][] = [];
+  /** For small passes' features on the calling thread (forwardSamples). */
+  #extractor: FbankExtractor | null = null;
   #closed = false;
 
   constructor(
@@ -134,6 +146,16 @@ export class AcousticModel implements AsrModel {
     this.smallPassSession = smallPassSession;
   }
 
+  /**
+   * Whether passes take audio (forwardSamples) rather than features: a cache-aware graph on an inference
+   * thread, which then computes the features beside the event loop. Small passes compute theirs here.
+   */
+  get takesSamples(): boolean {
+    return (
+      this.session instanceof ThreadSession && this.spec.cacheAware !== null && this.spec.normalize === ""
+    );
+  }
+
   /** features: [batch, dim, frames] (the layout the graph takes), lengths in input frames. */
   async forward(
     features: Float32Array,
@@ -142,30 +164,74 @@ export class AcousticModel implements AsrModel {
     lengths: BigInt64Array,
     states?: readonly StateValue[],
   ): Promise<ForwardResult> {
+    const dim = this.spec.features.dim;
+    const input = new ort.Tensor("float32", features.subarray(0, batch * dim * frames), [batch, dim, frames]);
+    return this.#pass(this.#sessionFor(batch), batch, lengths, states, { features: input });
+  }
+
+  /**
+   * A pass from audio (only when takesSamples): the features are computed on the inference thread just
+   * before the pass, or here for a small pass, and equal those FeatureStream computes as audio arrives.
+   */
+  async forwardSamples(
+    audio: SampleBatch,
+    batch: number,
+    frames: number,
+    lengths: BigInt64Array,
+    states?: readonly StateValue[],
+  ): Promise<ForwardResult> {
+    if (!this.takesSamples) throw new Error(`model ${this.spec.name} takes features, not samples`);
+    const session = this.#sessionFor(batch);
+    if (session !== this.session) {
+      this.#extractor ??= new FbankExtractor(this.spec.features);
+      const features = new Float32Array(batch * this.spec.features.dim * frames);
+      computeBatchFeatures(
+        this.#extractor,
+        audio.samples,
+        audio.samplesPerItem,
+        audio.validFrames,
+        batch,
+        frames,
+        features,
+      );
+      return this.forward(features, batch, frames, lengths, states);
+    }
+    const feed: SampleFeed = { input: this.spec.featureInput, ...audio, batch, frames };
+    return this.#pass(session, batch, lengths, states, { sampleFeed: feed });
+  }
+
+  #sessionFor(batch: number): InferenceRunner {
+    return batch <= SMALL_PASS_BATCH && this.smallPassSession ? this.smallPassSession : this.session;
+  }
+
+  /** One pass; the feature input is given, or computed from samples on the inference thread. */
+  async #pass(
+    session: InferenceRunner,
+    batch: number,
+    lengths: BigInt64Array,
+    states: readonly StateValue[] | undefined,
+    input: { features: ort.Tensor } | { sampleFeed: SampleFeed },
+  ): Promise<ForwardResult> {
     if (this.#closed) throw new Error(`model ${this.spec.name} is closed`);
     const cacheAware = this.spec.cacheAware;
-    const dim = this.spec.features.dim;
     const feeds: Record<string, ort.Tensor> = {
-      [this.spec.featureInput]: new ort.Tensor("float32", features.subarray(0, batch * dim * frames), [
-        batch,
-        dim,
-        frames,
-      ]),
       [this.spec.lengthInput]: new ort.Tensor("int64", lengths.subarray(0, batch), [batch]),
     };
+    const sampleFeed = "sampleFeed" in input ? input.sampleFeed : null;
+    if ("features" in input) feeds[this.spec.featureInput] = input.features;
     if (cacheAware) {
       if (!states || states.length !== cacheAware.states.length)
         throw new Error(`model ${this.spec.name} is cache-aware: every forward pass needs its states`);
       cacheAware.states.forEach((s, i) => (feeds[s.input] = stateTensor(s, states[i]!, batch)));
     }
-    const session = batch <= SMALL_PASS_BATCH && this.smallPassSession ? this.smallPassSession : this.session;
     const stateSet = cacheAware ? (this.#freeStateSets.pop() ?? []) : null;
+    const fetches =
+      cacheAware && stateSet ? this.#stateFetches(session, cacheAware, batch, stateSet) : undefined;
     let outputs;
     try {
-      outputs = await session.run(
-        feeds,
-        cacheAware && stateSet ? this.#stateFetches(session, cacheAware, batch, stateSet) : undefined,
-      );
+      outputs = sampleFeed
+        ? await (session as ThreadSession).run(feeds, fetches, sampleFeed)
+        : await session.run(feeds, fetches);
     } finally {
       // Free for the next pass once this one's caller has copied the states (before its next await).
       if (stateSet) this.#freeStateSets.push(stateSet);

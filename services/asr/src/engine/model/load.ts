@@ -183,7 +183,8 @@ export async function loadAsrModel(options: LoadAsrModelOptions): Promise<Acoust
     intraOpThreads: options.intraOpThreads ?? (options.inferenceThread === false ? 2 : 1),
   };
   const thread = options.inferenceThread ?? true;
-  const session = await openRunner(label, modelPath, { ...placement, thread });
+  // On a thread, the session can compute a pass's features from its audio (AcousticModel.takesSamples).
+  const session = await openRunner(label, modelPath, { ...placement, thread }, features);
   // A CPU model on a thread also gets a session here for small passes (see AcousticModel).
   let smallPassSession: InferenceRunner | null = null;
   try {

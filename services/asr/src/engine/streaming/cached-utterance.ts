@@ -49,19 +49,19 @@ export class CachedUtteranceRecognizer extends UtteranceRecognition {
   /** Whole windows of features not yet sent to the model. */
   get backlogChunks(): number {
     if (this.done) return 0;
-    const ahead = this.features.frames.end - this.#position - (this.#inFlight ? this.#chunk : 0);
+    const ahead = this.features.framesReady - this.#position - (this.#inFlight ? this.#chunk : 0);
     return Math.max(0, Math.floor((ahead - this.#spec.lookaheadFrames) / this.#chunk));
   }
 
   /** Input frames the model has not answered for yet (queued or in flight). */
   get backlogFrames(): number {
     if (this.done) return 0;
-    return Math.max(0, this.features.frames.end - this.#position);
+    return Math.max(0, this.features.framesReady - this.#position);
   }
 
   protected pump(): void {
     if (this.#inFlight || this.done || this.failure) return;
-    const available = this.features.frames.end;
+    const available = this.features.framesReady;
     if (available - this.#position >= this.#window) {
       this.#submit(available);
       return;
@@ -82,7 +82,8 @@ export class CachedUtteranceRecognizer extends UtteranceRecognition {
     // Output frames this window answers for: all of its chunk, or at the end those of the real frames.
     const keep = Math.floor(Math.min(this.#chunk, validTo - from) / this.#sub);
     this.#inFlight = true;
-    this.sink.submit({ frames: this.features.frames, from, to, validTo, weight: 1, state: this.#state }).then(
+    const source = this.features.computesFrames ? { frames: this.features.frames } : { audio: this.features };
+    this.sink.submit({ ...source, from, to, validTo, weight: 1, state: this.#state }).then(
       (result) => {
         this.#inFlight = false;
         try {
@@ -110,8 +111,8 @@ export class CachedUtteranceRecognizer extends UtteranceRecognition {
       this.commitRow(result.logProbs, row, vocab);
     }
     this.#position = from + this.#chunk;
-    this.features.frames.discardBefore(Math.min(this.#position, this.features.frames.end));
-    if (this.finishing && this.#position >= this.features.frames.end) {
+    this.features.discardBefore(Math.min(this.#position, this.features.framesReady));
+    if (this.finishing && this.#position >= this.features.framesReady) {
       this.complete();
       return;
     }

@@ -43,6 +43,8 @@ export interface StreamContext {
   release(stream: EngineStream): void;
   /** Keep committed log-probs of each utterance (tests). */
   captureLogProbs?: boolean;
+  /** The model computes features from audio (AcousticModel.takesSamples). */
+  modelTakesSamples?: boolean;
 }
 
 interface Utterance {
@@ -327,6 +329,7 @@ export class EngineStream implements RecognitionStream {
         onPartial: this.options.interimResults ? (update) => this.#onPartial(utterance, update) : undefined,
         onProgress: () => this.#notifyProgress(),
         captureLogProbs: this.#ctx.captureLogProbs,
+        modelTakesSamples: this.#ctx.modelTakesSamples,
       });
       this.#current = utterance;
       this.#pending.push(utterance);

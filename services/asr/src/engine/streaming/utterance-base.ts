@@ -29,7 +29,7 @@ export abstract class UtteranceRecognition {
     this.onProgress = options.onProgress;
     this.createDecoder = options.createDecoder;
     this.decoder = options.createDecoder();
-    this.features = new FeatureStream(options.extractor);
+    this.features = new FeatureStream(options.extractor, { computeFrames: !options.modelTakesSamples });
     this.#capture = options.captureLogProbs ? [] : null;
   }
 

@@ -30,6 +30,11 @@ export interface UtteranceOptions {
   onProgress?: () => void;
   /** Keep every committed log-prob row (tests compare them with a whole pass). */
   captureLogProbs?: boolean;
+  /**
+   * The model computes the features from the audio (AcousticModel.takesSamples): keep samples, send
+   * them, and compute no frames here. Cache-aware models only.
+   */
+  modelTakesSamples?: boolean;
 }
 
 /**
@@ -60,6 +65,8 @@ export class UtteranceRecognizer extends UtteranceRecognition {
 
   constructor(options: UtteranceOptions) {
     super(options);
+    if (options.modelTakesSamples)
+      throw new TypeError("UtteranceRecognizer needs features; only cache-aware models take samples");
     this.#spec = options.spec;
     this.#chunkFrames = Math.max(options.spec.subsampling, options.chunkFrames);
     const rf = options.spec.receptiveField;

@@ -7,7 +7,8 @@ import type { ForwardResult } from "../model/acoustic-model.ts";
  * asr-en-telephony (subsampling 2, finite symmetric receptive field, padding masked) without ONNX.
  */
 export class ToyCtcModel implements ForwardModel {
-  readonly spec: { features: { dim: number } };
+  /** Its frames are telephone frames (25 ms windows every 10 ms at 8 kHz), whatever their dim. */
+  readonly spec: { features: { dim: number; frameShift: number; frameLength: number } };
   readonly calls: Array<{ batch: number; frames: number }> = [];
   readonly concurrentPasses: number;
   /** Most passes that were in flight at once. */
@@ -17,7 +18,7 @@ export class ToyCtcModel implements ForwardModel {
   readonly #reach: number;
 
   constructor(dim: number, vocab: number, reach: number, concurrentPasses = 1) {
-    this.spec = { features: { dim } };
+    this.spec = { features: { dim, frameShift: 80, frameLength: 200 } };
     this.#vocab = vocab;
     this.#reach = reach;
     this.concurrentPasses = concurrentPasses;
