@@ -6,7 +6,8 @@
  * unbatched (maxBatch 1, Silero still batched) and nothing batched (maxBatch 1, vadMaxBatch 1). After one
  * uncounted warm-up run of each, the settings rotate for several rounds and the medians are reported.
  * Last, session.run alone is replayed on the acoustic batch shapes each setting produced, to show what
- * batching buys onnxruntime itself on this CPU.
+ * batching buys onnxruntime itself on this CPU. Each setting also reports how busy the event loop was and
+ * how many cores the process kept busy (event loop, inference thread and onnxruntime together).
  */
 import { Recognizer } from "../../services/asr/src/engine/engine.ts";
 import {
@@ -56,6 +57,10 @@ for (const precision of ["fp32", "int8"] as const) {
     vadPasses: number;
     partials: number;
     finals: number;
+    /** Share of the wall time the event loop was busy. */
+    eventLoop: number;
+    /** CPU time of the whole process (event loop, inference thread, onnxruntime's) over wall time. */
+    cores: number;
   };
   const runs = new Map<SettingName, Run[]>(settings.map((s) => [s.name, []]));
   const ratios = new Map<SettingName, number[]>(settings.map((s) => [s.name, []]));
@@ -78,7 +83,11 @@ for (const precision of ["fp32", "int8"] as const) {
       { recordShapes: true },
     );
     const vadRuns = vad.runs;
+    const loop = performance.eventLoopUtilization();
+    const cpu = process.cpuUsage();
     const { wallMs, partials, finals } = await driveStreams(engine, signals, chunkMs);
+    const eventLoop = performance.eventLoopUtilization(loop).utilization;
+    const { user, system } = process.cpuUsage(cpu);
     const stats = engine.stats();
     shapes.set(setting.name, engine.batcher.shapes.slice());
     await engine.close();
@@ -89,6 +98,8 @@ for (const precision of ["fp32", "int8"] as const) {
       vadPasses: vad.runs - vadRuns,
       partials,
       finals,
+      eventLoop,
+      cores: (user + system) / 1000 / wallMs,
     };
   };
   // One run of each setting first, not counted: the JIT and the allocator warm up on it.
@@ -132,6 +143,8 @@ for (const precision of ["fp32", "int8"] as const) {
       median(r.map((x) => x.vadPasses)),
       median(r.map((x) => x.partials)),
       median(r.map((x) => x.finals)),
+      `${(100 * median(r.map((x) => x.eventLoop))).toFixed(0)} %`,
+      median(r.map((x) => x.cores)).toFixed(2),
       bare.get(setting.name)!.toFixed(1),
       setting.name === "batched"
         ? ""
@@ -160,6 +173,8 @@ console.log(
       "Silero passes",
       "partials",
       "finals",
+      "event loop busy",
+      "CPU cores busy",
       "bare forward audio-s/s",
       "batched / this",
       "bare forward batched / this",
