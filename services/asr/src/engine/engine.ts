@@ -36,6 +36,8 @@ export interface EngineInternals {
   recordShapes?: boolean;
   /** Keep committed log-probs per utterance on each stream (tests). */
   captureLogProbs?: boolean;
+  /** Compute features on the event loop even where the model takes samples (features-placement benchmark). */
+  featuresOnEventLoop?: boolean;
 }
 
 /**
@@ -126,7 +128,7 @@ export class Recognizer implements RecognizerEngine {
         requestVad: (s) => this.#requestVad(s),
         release: (s) => this.#release(s),
         captureLogProbs: this.#internals.captureLogProbs,
-        modelTakesSamples: this.#acoustic.takesSamples,
+        modelTakesSamples: this.#acoustic.takesSamples && !this.#internals.featuresOnEventLoop,
       },
       options,
     );
