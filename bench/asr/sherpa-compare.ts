@@ -139,6 +139,8 @@ async function streamedTexts(
       sink: batcher,
       createDecoder: () => new GreedyCtcDecoder(vocabulary.tokens.length, vocabulary.blankId),
       chunkFrames: WINDOW_FRAMES,
+      // As the engine runs it: a model on its inference thread computes the features there.
+      modelTakesSamples: model.takesSamples,
     });
     utterance.acceptSamples(pcm16ToFloat32(p.pcm));
     await utterance.finish();

@@ -96,11 +96,11 @@ export const SMALL_PASS_BATCH = 2;
 
 /**
  * One ONNX CTC model on one execution provider. forward() and forwardSamples() are the only places its
- * sessions run; callers (the batcher) keep at most concurrentPasses calls in flight. The session runs on an inference thread of its own
- * or, when loaded without one, synchronously on the calling thread. A CPU model on an inference thread
- * also keeps a session on the calling thread for small passes: a pass of one or two windows takes less
- * than the round trip to the thread (bench/asr/pass-latency.ts), while large passes gain from running
- * beside the event loop.
+ * sessions run; callers (the batcher) keep at most concurrentPasses calls in flight. The session runs on
+ * an inference thread of its own or, when loaded without one, synchronously on the calling thread. A CPU
+ * model on an inference thread also keeps a session on the calling thread for small passes: a pass of
+ * one or two windows takes less than the round trip to the thread (bench/asr/pass-latency.ts), while
+ * large passes gain from running beside the event loop.
  */
 export class AcousticModel implements AsrModel {
   readonly info: ModelInfo;
