@@ -11,7 +11,7 @@
  */
 import { Recognizer } from "../../services/asr/src/engine/engine.ts";
 import {
-  driveStreams,
+  driveStreamsMeasured,
   loadBenchModel,
   loadBenchVad,
   logger,
@@ -83,11 +83,11 @@ for (const precision of ["fp32", "int8"] as const) {
       { recordShapes: true },
     );
     const vadRuns = vad.runs;
-    const loop = performance.eventLoopUtilization();
-    const cpu = process.cpuUsage();
-    const { wallMs, partials, finals } = await driveStreams(engine, signals, chunkMs);
-    const eventLoop = performance.eventLoopUtilization(loop).utilization;
-    const { user, system } = process.cpuUsage(cpu);
+    const { wallMs, partials, finals, eventLoop, cores } = await driveStreamsMeasured(
+      engine,
+      signals,
+      chunkMs,
+    );
     const stats = engine.stats();
     shapes.set(setting.name, engine.batcher.shapes.slice());
     await engine.close();
@@ -99,7 +99,7 @@ for (const precision of ["fp32", "int8"] as const) {
       partials,
       finals,
       eventLoop,
-      cores: (user + system) / 1000 / wallMs,
+      cores,
     };
   };
   // One run of each setting first, not counted: the JIT and the allocator warm up on it.

@@ -84,6 +84,23 @@ export async function driveStreams(
   return { wallMs: performance.now() - started, partials, finals };
 }
 
+/**
+ * driveStreams, with how busy the event loop was (share of the wall time) and how many cores the whole
+ * process kept busy (event loop, inference thread and onnxruntime's threads together).
+ */
+export async function driveStreamsMeasured(
+  engine: Recognizer,
+  signals: Int16Array[],
+  chunkMs: number,
+): Promise<{ wallMs: number; partials: number; finals: number; eventLoop: number; cores: number }> {
+  const loop = performance.eventLoopUtilization();
+  const cpu = process.cpuUsage();
+  const run = await driveStreams(engine, signals, chunkMs);
+  const eventLoop = performance.eventLoopUtilization(loop).utilization;
+  const { user, system } = process.cpuUsage(cpu);
+  return { ...run, eventLoop, cores: (user + system) / 1000 / run.wallMs };
+}
+
 export function machine(): string {
   const cpu = cpus()[0]?.model ?? "unknown CPU";
   const [one, five] = loadavg();

@@ -9,7 +9,7 @@
  */
 import { Recognizer } from "../../services/asr/src/engine/engine.ts";
 import {
-  driveStreams,
+  driveStreamsMeasured,
   loadBenchModel,
   loadBenchVad,
   logger,
@@ -52,13 +52,9 @@ for (const precision of ["fp32", "int8"] as const) {
       },
       { featuresOnEventLoop },
     );
-    const loop = performance.eventLoopUtilization();
-    const cpu = process.cpuUsage();
-    const { wallMs } = await driveStreams(engine, signals, chunkMs);
-    const eventLoop = performance.eventLoopUtilization(loop).utilization;
-    const { user, system } = process.cpuUsage(cpu);
+    const { wallMs, eventLoop, cores } = await driveStreamsMeasured(engine, signals, chunkMs);
     await engine.close();
-    return { rate: audioSeconds / (wallMs / 1000), eventLoop, cores: (user + system) / 1000 / wallMs };
+    return { rate: audioSeconds / (wallMs / 1000), eventLoop, cores };
   };
   for (const p of placements) await drive(p.featuresOnEventLoop);
   const runs = new Map<string, Run[]>(placements.map((p) => [p.name, []]));
