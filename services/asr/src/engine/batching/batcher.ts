@@ -258,23 +258,19 @@ export class DynamicBatcher {
     const { lengths } = buffers;
     requests.forEach((r, b) => (lengths[b] = BigInt(r.to - r.from)));
     // A model that takes samples takes features too (a pass whose requests carry frames).
-    const takesSamples = this.#model.takesSamples === true && requests.every((r) => r.audio);
-    if (takesSamples) this.#packSamples(requests, maxFrames, buffers);
-    else this.#packFeatures(requests, maxFrames, buffers);
+    const audio =
+      this.#model.takesSamples === true && requests.every((r) => r.audio)
+        ? this.#packSamples(requests, maxFrames, buffers)
+        : null;
+    if (!audio) this.#packFeatures(requests, maxFrames, buffers);
     if (this.#recordShapes)
       this.shapes.push({ batch, frames: maxFrames, lengths: requests.map((r) => r.to - r.from) });
     const states = this.#stackStates(requests, buffers);
     const started = performance.now();
     let out: ForwardResult;
     try {
-      out = takesSamples
-        ? await this.#model.forwardSamples!(
-            this.#sampleBatch(buffers, maxFrames),
-            batch,
-            maxFrames,
-            lengths,
-            states,
-          )
+      out = audio
+        ? await this.#model.forwardSamples!(audio, batch, maxFrames, lengths, states)
         : await this.#model.forward(buffers.input, batch, maxFrames, lengths, states);
     } finally {
       const elapsed = performance.now() - started;
@@ -330,8 +326,9 @@ export class DynamicBatcher {
   }
 
   /** Each request's samples of its frames [from, validTo), for a model that computes the features. */
-  #packSamples(requests: readonly ChunkRequest[], maxFrames: number, buffers: PassBuffers): void {
-    const perItem = this.#samplesPerItem(maxFrames);
+  #packSamples(requests: readonly ChunkRequest[], maxFrames: number, buffers: PassBuffers): SampleBatch {
+    const { frameShift, frameLength } = this.#model.spec.features;
+    const perItem = (maxFrames - 1) * frameShift + frameLength;
     const batch = requests.length;
     if (buffers.samples.length < batch * perItem)
       buffers.samples = new Float32Array(Math.ceil(batch * perItem * 1.25));
@@ -345,19 +342,7 @@ export class DynamicBatcher {
       validFrames[b] = valid;
       if (valid > 0) r.audio.copyFrameSamples(r.from, r.from + valid, samples, b * perItem);
     });
-  }
-
-  #samplesPerItem(maxFrames: number): number {
-    const { frameShift, frameLength } = this.#model.spec.features;
-    return (maxFrames - 1) * frameShift + frameLength;
-  }
-
-  #sampleBatch(buffers: PassBuffers, maxFrames: number): SampleBatch {
-    return {
-      samples: buffers.samples,
-      samplesPerItem: this.#samplesPerItem(maxFrames),
-      validFrames: buffers.validFrames,
-    };
+    return { samples, samplesPerItem: perItem, validFrames };
   }
 
   /** One batched tensor per state: each request's slice in batch order. */
