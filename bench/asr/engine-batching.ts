@@ -17,6 +17,7 @@ import {
   logger,
   machine,
   median,
+  ratioCell,
   bareThreadCounts,
   loadBareModels,
   replayBare,
@@ -146,9 +147,7 @@ for (const precision of ["fp32", "int8"] as const) {
       `${(100 * median(r.map((x) => x.eventLoop))).toFixed(0)} %`,
       median(r.map((x) => x.cores)).toFixed(2),
       bare.get(setting.name)!.toFixed(1),
-      setting.name === "batched"
-        ? ""
-        : `${median(ratio).toFixed(2)}x (${ratio.map((x) => x.toFixed(2)).join(" / ")})`,
+      setting.name === "batched" ? "" : ratioCell(ratio),
       setting.name === "batched" ? "" : `${(bare.get("batched")! / bare.get(setting.name)!).toFixed(2)}x`,
     ]);
   }

@@ -101,6 +101,11 @@ export async function driveStreamsMeasured(
   return { ...run, eventLoop, cores: (user + system) / 1000 / run.wallMs };
 }
 
+/** A ratio per round as a table cell: the median, then each round's. */
+export function ratioCell(ratios: number[]): string {
+  return `${median(ratios).toFixed(2)}x (${ratios.map((x) => x.toFixed(2)).join(" / ")})`;
+}
+
 export function machine(): string {
   const cpu = cpus()[0]?.model ?? "unknown CPU";
   const [one, five] = loadavg();

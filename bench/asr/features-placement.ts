@@ -15,6 +15,7 @@ import {
   logger,
   machine,
   median,
+  ratioCell,
   streamingBenchSetup,
   table,
 } from "./engine-support.ts";
@@ -83,9 +84,7 @@ for (const precision of ["fp32", "int8"] as const) {
       r.map((x) => x.rate.toFixed(1)).join(" / "),
       `${(100 * median(r.map((x) => x.eventLoop))).toFixed(0)} %`,
       median(r.map((x) => x.cores)).toFixed(2),
-      p.featuresOnEventLoop
-        ? ""
-        : `${median(ratios).toFixed(2)}x (${ratios.map((x) => x.toFixed(2)).join(" / ")})`,
+      p.featuresOnEventLoop ? "" : ratioCell(ratios),
     ]);
   }
   await model.close();
