@@ -1,9 +1,9 @@
 /**
  * Where a streaming model's log-mel features are computed, side by side in one run:
  *   npx tsx bench/asr/features-placement.ts [streams=64] [secondsPerStream=10] [rounds=5]
- * The engine as the service runs it (batched, acoustic model on its inference thread), once computing the
- * features on the inference thread just before each pass (the default) and once on the event loop as audio
- * arrives. Same audio, chunking and saturating client as engine-batching.ts; after one uncounted run of
+ * The engine as the service runs it (batched, acoustic model on its inference thread), once with the
+ * features computed by onnxruntime in each pass, by the feature front end at the head of the graph (the
+ * default), and once in TypeScript on the event loop as audio arrives. Same audio, chunking and saturating client as engine-batching.ts; after one uncounted run of
  * each, the two alternate for several rounds and the medians are reported, with how busy the event loop
  * and the process were.
  */
@@ -23,7 +23,7 @@ import {
 const { streams, seconds, rounds, chunkMs, signals, audioSeconds } = await streamingBenchSetup();
 const vad = await loadBenchVad();
 const placements = [
-  { name: "inference thread", featuresOnEventLoop: false },
+  { name: "in the pass (feature front end)", featuresOnEventLoop: false },
   { name: "event loop", featuresOnEventLoop: true },
 ] as const;
 type Run = { rate: number; eventLoop: number; cores: number };

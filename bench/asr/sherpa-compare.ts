@@ -139,7 +139,7 @@ async function streamedTexts(
       sink: batcher,
       createDecoder: () => new GreedyCtcDecoder(vocabulary.tokens.length, vocabulary.blankId),
       chunkFrames: WINDOW_FRAMES,
-      // As the engine runs it: a model on its inference thread computes the features there.
+      // As the engine runs it: a model with the feature front end takes the windows' audio.
       modelTakesSamples: model.takesSamples,
     });
     utterance.acceptSamples(pcm16ToFloat32(p.pcm));

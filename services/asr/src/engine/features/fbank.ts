@@ -49,7 +49,8 @@ export function melBankFor(config: FbankConfig): MelBank {
   });
 }
 
-function windowFunction(config: FbankConfig): Float64Array {
+/** The analysis window these settings describe, as the extractor applies it. */
+export function windowFunction(config: FbankConfig): Float64Array {
   const n = config.frameLength;
   const w = new Float64Array(n);
   for (let i = 0; i < n; i++) {
@@ -224,26 +225,6 @@ function reflectIndex(index: number, total: number): number {
     if (index >= total) index = 2 * total - 1 - index;
   }
   return index < 0 || index >= total ? -1 : index;
-}
-
-/**
- * The [batch, dim, frames] feature input of a pass from each item's samples: item b's first validFrames[b]
- * frames from samples[b·samplesPerItem…] (read end to end, as FeatureStream.copyFrameSamples gives them),
- * zeros after them.
- */
-export function computeBatchFeatures(
-  extractor: FbankExtractor,
-  samples: Float32Array,
-  samplesPerItem: number,
-  validFrames: Int32Array,
-  batch: number,
-  frames: number,
-  output: Float32Array,
-): void {
-  const { dim } = extractor.config;
-  output.fill(0, 0, batch * dim * frames);
-  for (let b = 0; b < batch; b++)
-    extractor.computeFrames(samples, b * samplesPerItem, validFrames[b]!, output, b * dim * frames, frames);
 }
 
 /** Frame-major features [frames × dim] of a whole signal in [-1, 1). */

@@ -1,6 +1,5 @@
 import { Worker } from "node:worker_threads";
 import { ModelLoadError } from "@callscribe/errors";
-import type { FbankConfig } from "../features/fbank.ts";
 import {
   createSession,
   describeSource,
@@ -12,7 +11,6 @@ import type {
   FromThread,
   OpenRequest,
   PreparedOutput,
-  SampleFeed,
   SessionShape,
   TensorMessage,
   ToThread,
@@ -117,18 +115,9 @@ export class InferenceThread {
     this.#worker.on("exit", (code) => this.#fail(new Error(`inference thread exited with code ${code}`)));
   }
 
-  /**
-   * Opens a session on this thread; refuses (ModelLoadError) exactly as createSession does. With
-   * `features`, its passes may compute their feature input from samples (ThreadSession.run's SampleFeed).
-   */
-  async open(
-    what: string,
-    source: ModelSource,
-    placement: SessionPlacement,
-    features?: FbankConfig,
-  ): Promise<ThreadSession> {
+  /** Opens a session on this thread; refuses (ModelLoadError) exactly as createSession does. */
+  async open(what: string, source: ModelSource, placement: SessionPlacement): Promise<ThreadSession> {
     const request: OpenRequest = {
-      features,
       what,
       source,
       provider: placement.provider,
@@ -159,13 +148,12 @@ export class InferenceThread {
   /**
    * @internal ThreadSession's run. Each feed is copied into a pooled buffer that moves to the thread and
    * back; each prepared output gets one that the thread has onnxruntime write into, and its values are
-   * copied into the caller's array when it returns. A SampleFeed's samples travel the same way.
+   * copied into the caller's array when it returns.
    */
   async run(
     session: number,
     feeds: Record<string, ort.Tensor>,
     fetches?: PreparedOutputs,
-    sampleFeed?: SampleFeed,
   ): Promise<Record<string, RunOutput>> {
     const message: Record<string, TensorMessage> = {};
     const prepared: Record<string, PreparedOutput> = {};
@@ -187,17 +175,8 @@ export class InferenceThread {
       prepared[name] = { type, data: viewOf(type, buffer, target.length), dims: tensor.dims };
       transfer.push(buffer);
     }
-    let feed: SampleFeed | undefined;
-    if (sampleFeed) {
-      const length = sampleFeed.batch * sampleFeed.samplesPerItem;
-      const buffer = this.#buffers.take(length * 4);
-      const samples = new Float32Array(buffer, 0, length);
-      samples.set(sampleFeed.samples.subarray(0, length));
-      feed = { ...sampleFeed, samples };
-      transfer.push(buffer);
-    }
     const answer = await this.#request(
-      (id) => ({ kind: "run", id, session, feeds: message, prepared, ...(feed ? { sampleFeed: feed } : {}) }),
+      (id) => ({ kind: "run", id, session, feeds: message, prepared }),
       transfer,
     );
     if (answer.kind !== "ran") throw new Error(`unexpected ${answer.kind} from the inference thread`);
@@ -303,14 +282,9 @@ export class ThreadSession implements InferenceRunner {
     this.outputMetadata = shape.outputMetadata;
   }
 
-  /** With `sampleFeed`, the thread computes that feature input from samples first (see InferenceThread.open). */
-  run(
-    feeds: Record<string, ort.Tensor>,
-    fetches?: PreparedOutputs,
-    sampleFeed?: SampleFeed,
-  ): Promise<Record<string, RunOutput>> {
+  run(feeds: Record<string, ort.Tensor>, fetches?: PreparedOutputs): Promise<Record<string, RunOutput>> {
     if (this.#released) return Promise.reject(new Error(`${this.#what}: the session is released`));
-    return this.thread.run(this.#id, feeds, fetches, sampleFeed).catch((err: Error) => {
+    return this.thread.run(this.#id, feeds, fetches).catch((err: Error) => {
       throw new Error(`${this.#what}: ${err.message}`, { cause: err });
     });
   }
@@ -322,17 +296,13 @@ export class ThreadSession implements InferenceRunner {
   }
 }
 
-/**
- * A session on an inference thread of its own (`thread`), or on the calling thread. `features` lets a
- * thread session compute its feature input from samples.
- */
+/** A session on an inference thread of its own (`thread`), or on the calling thread. */
 export async function openRunner(
   what: string,
   source: ModelSource,
   placement: SessionPlacement & { thread: boolean },
-  features?: FbankConfig,
 ): Promise<InferenceRunner> {
   return placement.thread
-    ? new InferenceThread().open(what, source, placement, features)
+    ? new InferenceThread().open(what, source, placement)
     : createSession(what, source, placement);
 }

@@ -1,4 +1,3 @@
-import type { FbankConfig } from "../features/fbank.ts";
 import type { ort } from "../model/session.ts";
 import type { ExecutionProvider } from "../types.ts";
 
@@ -31,22 +30,6 @@ export interface OpenRequest {
   deviceId: number | undefined;
   intraOpThreads: number | undefined;
   logSeverityLevel: 0 | 1 | 2 | 3 | 4 | undefined;
-  /** The log-mel features the session's passes may compute from samples on the thread (SampleFeed). */
-  features: FbankConfig | undefined;
-}
-
-/**
- * A feature input computed on the thread: `batch` items of `samplesPerItem` samples, item b's first
- * validFrames[b] frames read end to end from its samples (FeatureStream.copyFrameSamples), the rest of
- * the `frames` zeros; the feed named `input` is [batch, dim, frames].
- */
-export interface SampleFeed {
-  input: string;
-  samples: Float32Array;
-  samplesPerItem: number;
-  validFrames: Int32Array;
-  batch: number;
-  frames: number;
 }
 
 /** Every request carries an id its answer repeats; `session` is the id of the open that made it. */
@@ -59,8 +42,6 @@ export type ToThread =
       feeds: Record<string, TensorMessage>;
       /** Outputs written into the buffers sent; every other output is allocated by onnxruntime. */
       prepared: Record<string, PreparedOutput>;
-      /** A feed the thread computes from samples before the pass; its samples' buffer comes back too. */
-      sampleFeed?: SampleFeed;
     }
   | { kind: "release"; id: number; session: number };
 

@@ -4,39 +4,12 @@
  */
 import { parentPort } from "node:worker_threads";
 import { ModelLoadError } from "@callscribe/errors";
-import { FbankExtractor, computeBatchFeatures, type FbankConfig } from "../features/fbank.ts";
 import { createSession, ort } from "../model/session.ts";
-import type { FromThread, SampleFeed, TensorMessage, ToThread } from "./protocol.ts";
+import type { FromThread, TensorMessage, ToThread } from "./protocol.ts";
 
 const port = parentPort!;
 
-interface OpenSession {
-  session: ort.InferenceSession;
-  features: FbankConfig | undefined;
-  /** Built on the first pass that computes features. */
-  extractor: FbankExtractor | null;
-}
-
-const sessions = new Map<number, OpenSession>();
-/**
- * Feature inputs of passes, reused: a pass's stays busy until onnxruntime answers, and another pass may
- * be computing its own meanwhile.
- */
-const freeFeatureBuffers: Float32Array[] = [];
-
-/** Computes a SampleFeed's features into a pooled buffer; `done` gives the buffer back. */
-function featuresOf(open: OpenSession, feed: SampleFeed): { tensor: ort.Tensor; done: () => void } {
-  if (!open.features) throw new Error("the session was opened without feature settings");
-  open.extractor ??= new FbankExtractor(open.features);
-  const { dim } = open.features;
-  const size = feed.batch * dim * feed.frames;
-  let buffer = freeFeatureBuffers.pop() ?? new Float32Array(0);
-  if (buffer.length < size) buffer = new Float32Array(Math.ceil(size * 1.25));
-  const { samples, samplesPerItem, validFrames, batch, frames } = feed;
-  computeBatchFeatures(open.extractor, samples, samplesPerItem, validFrames, batch, frames, buffer);
-  const tensor = new ort.Tensor("float32", buffer.subarray(0, size), [batch, dim, frames]);
-  return { tensor, done: () => freeFeatureBuffers.push(buffer) };
-}
+const sessions = new Map<number, ort.InferenceSession>();
 
 /** Plain copies that cross threads. */
 function metadata(list: readonly ort.InferenceSession.ValueMetadata[]): ort.InferenceSession.ValueMetadata[] {
@@ -51,7 +24,7 @@ async function handle(message: ToThread): Promise<void> {
   switch (message.kind) {
     case "open": {
       const session = await createSession(message.request.what, message.request.source, message.request);
-      sessions.set(message.id, { session, features: message.request.features, extractor: null });
+      sessions.set(message.id, session);
       post({
         kind: "opened",
         id: message.id,
@@ -65,9 +38,8 @@ async function handle(message: ToThread): Promise<void> {
       return;
     }
     case "run": {
-      const open = sessions.get(message.session);
-      if (!open) throw new Error("the session is released");
-      const { session } = open;
+      const session = sessions.get(message.session);
+      if (!session) throw new Error("the session is released");
       const feeds: Record<string, ort.Tensor> = {};
       const returned: ArrayBuffer[] = [];
       for (const [name, t] of Object.entries(message.feeds)) {
@@ -81,19 +53,7 @@ async function handle(message: ToThread): Promise<void> {
         const prepared = message.prepared[name];
         fetches[name] = prepared ? new ort.Tensor(prepared.type, prepared.data, prepared.dims) : null;
       }
-      let featuresDone = () => {};
-      if (message.sampleFeed) {
-        const computed = featuresOf(open, message.sampleFeed);
-        feeds[message.sampleFeed.input] = computed.tensor;
-        featuresDone = computed.done;
-        returned.push(message.sampleFeed.samples.buffer as ArrayBuffer);
-      }
-      let outputs;
-      try {
-        outputs = await session.run(feeds, fetches);
-      } finally {
-        featuresDone();
-      }
+      const outputs = await session.run(feeds, fetches);
       const result: Record<string, TensorMessage> = {};
       const transfer: ArrayBuffer[] = [...returned];
       for (const [name, tensor] of Object.entries(outputs)) {
@@ -113,9 +73,9 @@ async function handle(message: ToThread): Promise<void> {
       return;
     }
     case "release": {
-      const open = sessions.get(message.session);
+      const session = sessions.get(message.session);
       sessions.delete(message.session);
-      await open?.session.release();
+      await session?.release();
       post({ kind: "released", id: message.id });
     }
   }

@@ -1,7 +1,7 @@
-import { FbankExtractor, computeBatchFeatures, type FbankConfig } from "../features/fbank.ts";
+import type { FbankConfig } from "../features/fbank.ts";
 import type { AsrModel, ModelInfo } from "../types.ts";
 import { ThreadSession, type InferenceRunner, type PreparedOutputs } from "../inference/inference-thread.ts";
-import type { SampleFeed } from "../inference/protocol.ts";
+import { FRAME_MASK_INPUT, SAMPLES_INPUT } from "./feature-front-end.ts";
 import { ort } from "./session.ts";
 import type { Vocabulary } from "./vocabulary.ts";
 
@@ -91,6 +91,16 @@ export interface SampleBatch {
   validFrames: Int32Array;
 }
 
+/**
+ * Sessions of the graph with the feature front end (feature-front-end.ts): passes that take audio run on
+ * them, `session` beside `AcousticModel.session` on its inference thread and `smallPassSession` beside
+ * its small-pass session.
+ */
+export interface FrontEndSessions {
+  session: InferenceRunner;
+  smallPassSession: InferenceRunner | null;
+}
+
 /** Passes of at most this many streams run on the calling thread when the model has a session there. */
 export const SMALL_PASS_BATCH = 2;
 
@@ -130,8 +140,8 @@ export class AcousticModel implements AsrModel {
    * otherwise allocate them for every pass.
    */
   readonly #freeStateSets: StateValue[][] = [];
-  /** For small passes' features on the calling thread (forwardSamples). */
-  #extractor: FbankExtractor | null = null;
+  /** The graph with the feature front end, when the model has it (see takesSamples). */
+  readonly frontEnd: FrontEndSessions | null;
   #closed = false;
 
   constructor(
@@ -139,21 +149,22 @@ export class AcousticModel implements AsrModel {
     spec: AcousticModelSpec,
     session: InferenceRunner,
     smallPassSession: InferenceRunner | null = null,
+    frontEnd: FrontEndSessions | null = null,
   ) {
     this.info = info;
     this.spec = spec;
     this.session = session;
     this.smallPassSession = smallPassSession;
+    this.frontEnd = frontEnd;
   }
 
   /**
-   * Whether passes take audio (forwardSamples) rather than features: a cache-aware graph on an inference
-   * thread, which then computes the features beside the event loop. Small passes compute theirs here.
+   * Whether passes may take audio (forwardSamples) rather than features: the model has the feature front
+   * end, which onnxruntime runs with the network. The loader gives it to cache-aware graphs that normalise
+   * their features themselves (their windows need no statistics from TypeScript).
    */
   get takesSamples(): boolean {
-    return (
-      this.session instanceof ThreadSession && this.spec.cacheAware !== null && this.spec.normalize === ""
-    );
+    return this.frontEnd !== null;
   }
 
   /** features: [batch, dim, frames] (the layout the graph takes), lengths in input frames. */
@@ -166,12 +177,13 @@ export class AcousticModel implements AsrModel {
   ): Promise<ForwardResult> {
     const dim = this.spec.features.dim;
     const input = new ort.Tensor("float32", features.subarray(0, batch * dim * frames), [batch, dim, frames]);
-    return this.#pass(this.#sessionFor(batch), batch, lengths, states, { features: input });
+    return this.#pass(this.#sessionFor(batch), batch, lengths, states, { [this.spec.featureInput]: input });
   }
 
   /**
-   * A pass from audio (only when takesSamples): the features are computed on the inference thread just
-   * before the pass, or here for a small pass, and equal those FeatureStream computes as audio arrives.
+   * A pass from audio (only when takesSamples): onnxruntime computes the features with the feature front
+   * end, within 1e-4 of those FeatureStream computes as audio arrives. Item b's frames past
+   * audio.validFrames[b] are zeros, as in a padded feature input.
    */
   async forwardSamples(
     audio: SampleBatch,
@@ -180,45 +192,41 @@ export class AcousticModel implements AsrModel {
     lengths: BigInt64Array,
     states?: readonly StateValue[],
   ): Promise<ForwardResult> {
-    if (!this.takesSamples) throw new Error(`model ${this.spec.name} takes features, not samples`);
-    const session = this.#sessionFor(batch);
-    if (session !== this.session) {
-      this.#extractor ??= new FbankExtractor(this.spec.features);
-      const features = new Float32Array(batch * this.spec.features.dim * frames);
-      computeBatchFeatures(
-        this.#extractor,
-        audio.samples,
-        audio.samplesPerItem,
-        audio.validFrames,
+    const frontEnd = this.frontEnd;
+    if (!frontEnd) throw new Error(`model ${this.spec.name} takes features, not samples`);
+    const session =
+      batch <= SMALL_PASS_BATCH && frontEnd.smallPassSession ? frontEnd.smallPassSession : frontEnd.session;
+    const { samples, samplesPerItem, validFrames } = audio;
+    const mask = new Float32Array(batch * frames);
+    for (let b = 0; b < batch; b++) mask.fill(1, b * frames, b * frames + Math.min(validFrames[b]!, frames));
+    return this.#pass(session, batch, lengths, states, {
+      [SAMPLES_INPUT]: new ort.Tensor("float32", samples.subarray(0, batch * samplesPerItem), [
         batch,
-        frames,
-        features,
-      );
-      return this.forward(features, batch, frames, lengths, states);
-    }
-    const feed: SampleFeed = { input: this.spec.featureInput, ...audio, batch, frames };
-    return this.#pass(session, batch, lengths, states, { sampleFeed: feed });
+        1,
+        samplesPerItem,
+      ]),
+      [FRAME_MASK_INPUT]: new ort.Tensor("float32", mask, [batch, 1, frames]),
+    });
   }
 
   #sessionFor(batch: number): InferenceRunner {
     return batch <= SMALL_PASS_BATCH && this.smallPassSession ? this.smallPassSession : this.session;
   }
 
-  /** One pass; the feature input is given, or computed from samples on the inference thread. */
+  /** One pass with the feature input (or the front end's audio inputs) in `input`. */
   async #pass(
     session: InferenceRunner,
     batch: number,
     lengths: BigInt64Array,
     states: readonly StateValue[] | undefined,
-    input: { features: ort.Tensor } | { sampleFeed: SampleFeed },
+    input: Record<string, ort.Tensor>,
   ): Promise<ForwardResult> {
     if (this.#closed) throw new Error(`model ${this.spec.name} is closed`);
     const cacheAware = this.spec.cacheAware;
     const feeds: Record<string, ort.Tensor> = {
+      ...input,
       [this.spec.lengthInput]: new ort.Tensor("int64", lengths.subarray(0, batch), [batch]),
     };
-    const sampleFeed = "sampleFeed" in input ? input.sampleFeed : null;
-    if ("features" in input) feeds[this.spec.featureInput] = input.features;
     if (cacheAware) {
       if (!states || states.length !== cacheAware.states.length)
         throw new Error(`model ${this.spec.name} is cache-aware: every forward pass needs its states`);
@@ -229,9 +237,7 @@ export class AcousticModel implements AsrModel {
       cacheAware && stateSet ? this.#stateFetches(session, cacheAware, batch, stateSet) : undefined;
     let outputs;
     try {
-      outputs = sampleFeed
-        ? await (session as ThreadSession).run(feeds, fetches, sampleFeed)
-        : await session.run(feeds, fetches);
+      outputs = await session.run(feeds, fetches);
     } finally {
       // Free for the next pass once this one's caller has copied the states (before its next await).
       if (stateSet) this.#freeStateSets.push(stateSet);
@@ -280,5 +286,7 @@ export class AcousticModel implements AsrModel {
     this.#closed = true;
     await this.session.release();
     await this.smallPassSession?.release();
+    await this.frontEnd?.session.release();
+    await this.frontEnd?.smallPassSession?.release();
   }
 }

@@ -92,7 +92,8 @@ export function rewriteConv1d(model: Uint8Array): Conv1dRewrite {
   return { model: encodeMessage(out), depthwise: rewriter.depthwise, framing: rewriter.framing };
 }
 
-function defaultOpset(model: readonly WireField[]): number {
+/** The model's opset of the default (ai.onnx) domain; 0 when it declares none. */
+export function defaultOpset(model: readonly WireField[]): number {
   for (const f of model) {
     if (f.field !== MODEL_OPSET_IMPORT || f.wire !== WIRE_LEN) continue;
     const entry = decodeMessage(asBytes(f));
@@ -126,7 +127,8 @@ interface RewriteSite {
 type ConstantMaker = (name: string, values: number[], shape?: number[]) => string;
 
 /** A node to write: op type, inputs, outputs and integer attributes. */
-interface NewNode {
+/** A node to write into a graph: its name is its first output's. */
+export interface NewNode {
   op: string;
   inputs: string[];
   outputs: string[];
@@ -400,7 +402,7 @@ function framingNodes(site: RewriteSite, stride: number): NewNode[] {
   return nodes;
 }
 
-function encodeNode(n: NewNode): WireField[] {
+export function encodeNode(n: NewNode): WireField[] {
   const fields: WireField[] = [
     ...n.inputs.map((i) => stringField(NODE_INPUT, i)),
     ...n.outputs.map((o) => stringField(NODE_OUTPUT, o)),

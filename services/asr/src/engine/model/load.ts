@@ -7,8 +7,10 @@ import {
   AcousticModel,
   initialStates,
   type AcousticModelSpec,
+  type FrontEndSessions,
   type ModelStateSpec,
 } from "./acoustic-model.ts";
+import { frontEndDisagreement, openFrontEnd } from "./front-end-sessions.ts";
 import {
   FeatureSpec,
   Manifest,
@@ -19,7 +21,7 @@ import {
 } from "./manifest.ts";
 import { OnnxParseError, readOnnxMetadata } from "./onnx-metadata.ts";
 import type { SessionPlacement } from "./session.ts";
-import { openRunner, type InferenceRunner } from "../inference/inference-thread.ts";
+import { ThreadSession, openRunner, type InferenceRunner } from "../inference/inference-thread.ts";
 import { TokensFileError, createVocabulary, parseTokens } from "./vocabulary.ts";
 
 /** FLT_EPSILON: kaldi-native-fbank's log floor. */
@@ -183,15 +185,28 @@ export async function loadAsrModel(options: LoadAsrModelOptions): Promise<Acoust
     intraOpThreads: options.intraOpThreads ?? (options.inferenceThread === false ? 2 : 1),
   };
   const thread = options.inferenceThread ?? true;
-  // On a thread, the session can compute a pass's features from its audio (AcousticModel.takesSamples).
-  const session = await openRunner(label, modelPath, { ...placement, thread }, features);
+  const session = await openRunner(label, modelPath, { ...placement, thread });
   // A CPU model on a thread also gets a session here for small passes (see AcousticModel).
   let smallPassSession: InferenceRunner | null = null;
+  // A cache-aware graph on a thread that normalises its own features gets the feature front end: its
+  // passes take audio, and onnxruntime computes the features (AcousticModel.takesSamples).
+  let frontEnd: FrontEndSessions | null = null;
   try {
     if (thread && options.provider === "cpu")
       smallPassSession = await openRunner(label, modelPath, smallPassPlacement(placement));
+    if (session instanceof ThreadSession && streaming && declared.features.normalization !== "per_feature")
+      frontEnd = await openFrontEnd(
+        label,
+        modelPath,
+        featureSpec.name,
+        features,
+        session,
+        placement,
+        smallPassSession ? smallPassPlacement(placement) : null,
+      );
   } catch (err) {
     await session.release();
+    await smallPassSession?.release();
     throw err;
   }
   try {
@@ -237,9 +252,23 @@ export async function loadAsrModel(options: LoadAsrModelOptions): Promise<Acoust
       precision: options.precision,
       streamingExact: spec.cacheAware !== null || (spec.receptiveField !== null && spec.normalize === ""),
     };
-    const model = new AcousticModel(info, spec, session, smallPassSession);
+    let model = new AcousticModel(info, spec, session, smallPassSession, frontEnd);
     await dryRun(label, model, tokens.length, vocab.file, problems);
     if (problems.length > 0) throw new ModelLoadError(`${label}: ${[...new Set(problems)].join("; ")}`);
+    const disagreement = frontEnd
+      ? await frontEndDisagreement(model, spec.cacheAware?.windowFrames ?? DRY_RUN_FRAMES, placement)
+      : null;
+    if (frontEnd && disagreement) {
+      // The features are then computed in TypeScript, as for any other model.
+      options.logger.warn(
+        { model: declared.name, disagreement },
+        "the feature front end does not agree with the feature extractor; features are computed in TypeScript",
+      );
+      await frontEnd.session.release();
+      await frontEnd.smallPassSession?.release();
+      frontEnd = null;
+      model = new AcousticModel(info, spec, session, smallPassSession);
+    }
     options.logger.info(
       {
         model: info.name,
@@ -248,6 +277,7 @@ export async function loadAsrModel(options: LoadAsrModelOptions): Promise<Acoust
         provider: info.provider,
         streamingExact: info.streamingExact,
         cacheAware: spec.cacheAware !== null,
+        featureFrontEnd: frontEnd !== null,
       },
       "asr model loaded",
     );
@@ -255,6 +285,8 @@ export async function loadAsrModel(options: LoadAsrModelOptions): Promise<Acoust
   } catch (err) {
     await session.release();
     await smallPassSession?.release();
+    await frontEnd?.session.release();
+    await frontEnd?.smallPassSession?.release();
     throw err;
   }
 }
