@@ -71,7 +71,7 @@ for (const precision of ["fp32", "int8"] as const) {
         `  ${precision} round ${round + 1} ${p.name}: ${run.rate.toFixed(1)} audio-s/s (${machine()})`,
       );
     }
-    ratios.push(rate.get("inference thread")! / rate.get("event loop")!);
+    ratios.push(rate.get(placements[0].name)! / rate.get(placements[1].name)!);
   }
   for (const p of placements) {
     const r = runs.get(p.name)!;
@@ -102,7 +102,7 @@ console.log(
       "each round",
       "event loop busy",
       "CPU cores busy",
-      "thread / event loop",
+      "in the pass / event loop",
     ],
     rows,
   ),
