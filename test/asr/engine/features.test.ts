@@ -8,7 +8,13 @@ import {
   computeFbank,
   melBankFor,
 } from "../../../services/asr/src/engine/features/fbank.ts";
+import {
+  FRAME_MASK_INPUT,
+  SAMPLES_INPUT,
+  featureFrontEndModel,
+} from "../../../services/asr/src/engine/model/feature-front-end.ts";
 import { Manifest } from "../../../services/asr/src/engine/model/manifest.ts";
+import { ort } from "../../../services/asr/src/engine/model/session.ts";
 import { resolveFeatures } from "../../../services/asr/src/engine/model/load.ts";
 import { fixturePcm, fixturesDir, modelDir } from "./support.ts";
 
@@ -54,6 +60,31 @@ describe("log-mel features from the manifest", () => {
     expect(frames.start).toBe(0);
     const data = frames.data.subarray(0, frames.end * frames.dim);
     expect(maxAbsDiff(data, f32(reference.file))).toBeLessThanOrEqual(1e-4);
+  });
+
+  it("match it within 1e-4 when onnxruntime computes them with the feature front end", async () => {
+    const samples = pcm16ToFloat32(await fixturePcm(reference.wav));
+    // Every frame's samples end to end, edges reflected, as the batcher packs a window's.
+    const kept = new FeatureStream(new FbankExtractor(config), { computeFrames: false });
+    kept.accept(samples);
+    kept.finish();
+    const frames = kept.framesReady;
+    const perItem = (frames - 1) * config.frameShift + config.frameLength;
+    const packed = new Float32Array(perItem);
+    kept.copyFrameSamples(0, frames, packed, 0);
+    const session = await ort.InferenceSession.create(featureFrontEndModel(config));
+    const out = await session.run({
+      [SAMPLES_INPUT]: new ort.Tensor("float32", packed, [1, 1, perItem]),
+      [FRAME_MASK_INPUT]: new ort.Tensor("float32", new Float32Array(frames).fill(1), [1, 1, frames]),
+    });
+    await session.release();
+    // [1, dim, frames] to the reference's frame-major layout.
+    const layout = out.features!.data as Float32Array;
+    const frameMajor = new Float32Array(frames * config.dim);
+    for (let t = 0; t < frames; t++)
+      for (let d = 0; d < config.dim; d++) frameMajor[t * config.dim + d] = layout[d * frames + t]!;
+    expect([frames, config.dim]).toEqual(reference.shape);
+    expect(maxAbsDiff(frameMajor, f32(reference.file))).toBeLessThanOrEqual(1e-4);
   });
 
   it("use the reference mel filterbank", () => {

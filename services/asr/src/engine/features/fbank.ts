@@ -314,7 +314,7 @@ export class FrameBuffer {
  * covers has arrived; finish() adds the edge frames. Computing frames, it appends each to `frames` (they
  * equal computeFbank() of the concatenated audio). Keeping samples instead (`computeFrames: false`), it
  * leaves `frames` empty and keeps the samples of every frame from the one given to discardBefore() on, for
- * copyFrameSamples(): the acoustic model's inference thread then computes the frames.
+ * copyFrameSamples(): the model's feature front end then computes the frames in the pass.
  */
 export class FeatureStream {
   readonly extractor: FbankExtractor;
@@ -385,7 +385,8 @@ export class FeatureStream {
 
   /**
    * The samples frames [from, to) read, end to end (frame t's from (t − from)·frameShift), edges reflected
-   * as computeFrame reflects them, into dest[destOffset…]; for FbankExtractor.computeFrames. Only without
+   * as computeFrame reflects them, into dest[destOffset…]: the audio input of a pass through the feature
+   * front end (or of FbankExtractor.computeFrames). Only without
    * computing frames, and only for ready frames not discarded.
    */
   copyFrameSamples(from: number, to: number, dest: Float32Array, destOffset: number): void {
