@@ -35,34 +35,34 @@ import {
   WIRE_LEN,
   type WireField,
 } from "./protobuf-wire.ts";
-
-// ONNX protobuf field numbers.
-const MODEL_GRAPH = 7;
-const MODEL_OPSET_IMPORT = 8;
-const OPSET_DOMAIN = 1;
-const OPSET_VERSION = 2;
-const GRAPH_NODE = 1;
-const GRAPH_INITIALIZER = 5;
-const NODE_INPUT = 1;
-const NODE_OUTPUT = 2;
-const NODE_NAME = 3;
-const NODE_OP_TYPE = 4;
-const NODE_ATTRIBUTE = 5;
-const NODE_DOMAIN = 7;
-const ATTR_NAME = 1;
-const ATTR_I = 3;
-const ATTR_S = 4;
-const ATTR_G = 6;
-const ATTR_INTS = 8;
-const ATTR_GRAPHS = 11;
-const ATTR_TYPE = 20;
-const ATTR_TYPE_INT = 2;
-const ATTR_TYPE_INTS = 7;
-const TENSOR_DIMS = 1;
-const TENSOR_DATA_TYPE = 2;
-const TENSOR_NAME = 8;
-const TENSOR_RAW_DATA = 9;
-const TENSOR_INT64 = 7;
+import {
+  MODEL_GRAPH,
+  MODEL_OPSET_IMPORT,
+  OPSET_DOMAIN,
+  OPSET_VERSION,
+  GRAPH_NODE,
+  GRAPH_INITIALIZER,
+  NODE_INPUT,
+  NODE_OUTPUT,
+  NODE_NAME,
+  NODE_OP_TYPE,
+  NODE_ATTRIBUTE,
+  NODE_DOMAIN,
+  ATTR_NAME,
+  ATTR_I,
+  ATTR_S,
+  ATTR_G,
+  ATTR_INTS,
+  ATTR_GRAPHS,
+  ATTR_TYPE,
+  ATTR_TYPE_INT,
+  ATTR_TYPE_INTS,
+  TENSOR_DIMS,
+  TENSOR_DATA_TYPE,
+  TENSOR_NAME,
+  TENSOR_RAW_DATA,
+  TENSOR_INT64,
+} from "./onnx-fields.ts";
 
 /** ReduceSum, Unsqueeze and Slice take their axes as inputs from opset 13 on. */
 const MIN_OPSET = 13;

@@ -29,6 +29,32 @@ import {
   WIRE_LEN,
   type WireField,
 } from "./protobuf-wire.ts";
+import {
+  MODEL_IR_VERSION,
+  MODEL_GRAPH,
+  MODEL_OPSET_IMPORT,
+  OPSET_VERSION,
+  GRAPH_NODE,
+  GRAPH_NAME,
+  GRAPH_INITIALIZER,
+  GRAPH_INPUT,
+  GRAPH_OUTPUT,
+  NODE_INPUT,
+  NODE_OUTPUT,
+  VALUE_NAME,
+  VALUE_TYPE,
+  TYPE_TENSOR,
+  TENSOR_TYPE_ELEM,
+  TENSOR_TYPE_SHAPE,
+  SHAPE_DIM,
+  DIM_VALUE,
+  DIM_PARAM,
+  TENSOR_DIMS,
+  TENSOR_DATA_TYPE,
+  TENSOR_NAME,
+  TENSOR_RAW_DATA,
+  TENSOR_FLOAT,
+} from "./onnx-fields.ts";
 import { defaultOpset, encodeNode, type NewNode } from "./conv1d-rewrite.ts";
 import { melBankFor, windowFunction, type FbankConfig } from "../features/fbank.ts";
 
@@ -38,32 +64,6 @@ export const FRAME_MASK_INPUT = "frontend_frame_mask";
 
 /** Max with a broadcast operand (the log floor) needs opset 8. */
 const MIN_OPSET = 8;
-
-// ONNX protobuf field numbers.
-const MODEL_IR_VERSION = 1;
-const MODEL_GRAPH = 7;
-const MODEL_OPSET_IMPORT = 8;
-const OPSET_VERSION = 2;
-const GRAPH_NODE = 1;
-const GRAPH_NAME = 2;
-const GRAPH_INITIALIZER = 5;
-const GRAPH_INPUT = 11;
-const GRAPH_OUTPUT = 12;
-const NODE_INPUT = 1;
-const NODE_OUTPUT = 2;
-const VALUE_NAME = 1;
-const VALUE_TYPE = 2;
-const TYPE_TENSOR = 1;
-const TENSOR_TYPE_ELEM = 1;
-const TENSOR_TYPE_SHAPE = 2;
-const SHAPE_DIM = 1;
-const DIM_VALUE = 1;
-const DIM_PARAM = 2;
-const TENSOR_DIMS = 1;
-const TENSOR_DATA_TYPE = 2;
-const TENSOR_NAME = 8;
-const TENSOR_RAW_DATA = 9;
-const FLOAT = 1;
 
 /** The front end's constants: spectrum rows [K, frameLength] (real, imaginary) and the mel filters [dim, K]. */
 export interface FrontEndWeights {
@@ -213,7 +213,7 @@ function valueInfo(name: string, dims: ReadonlyArray<number | string>): WireFiel
     stringField(VALUE_NAME, name),
     messageField(VALUE_TYPE, [
       messageField(TYPE_TENSOR, [
-        varintField(TENSOR_TYPE_ELEM, BigInt(FLOAT)),
+        varintField(TENSOR_TYPE_ELEM, BigInt(TENSOR_FLOAT)),
         messageField(TENSOR_TYPE_SHAPE, shape),
       ]),
     ]),
@@ -224,7 +224,7 @@ function floatTensor(name: string, dims: number[], data: Float32Array): WireFiel
   const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   return messageField(GRAPH_INITIALIZER, [
     packedInt64Field(TENSOR_DIMS, dims),
-    varintField(TENSOR_DATA_TYPE, BigInt(FLOAT)),
+    varintField(TENSOR_DATA_TYPE, BigInt(TENSOR_FLOAT)),
     stringField(TENSOR_NAME, name),
     bytesField(TENSOR_RAW_DATA, bytes),
   ]);
