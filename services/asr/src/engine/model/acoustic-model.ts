@@ -101,6 +101,11 @@ export interface FrontEndSessions {
   smallPassSession: InferenceRunner | null;
 }
 
+export async function releaseFrontEnd(frontEnd: FrontEndSessions | null): Promise<void> {
+  await frontEnd?.session.release();
+  await frontEnd?.smallPassSession?.release();
+}
+
 /** Passes of at most this many streams run on the calling thread when the model has a session there. */
 export const SMALL_PASS_BATCH = 2;
 
@@ -194,8 +199,7 @@ export class AcousticModel implements AsrModel {
   ): Promise<ForwardResult> {
     const frontEnd = this.frontEnd;
     if (!frontEnd) throw new Error(`model ${this.spec.name} takes features, not samples`);
-    const session =
-      batch <= SMALL_PASS_BATCH && frontEnd.smallPassSession ? frontEnd.smallPassSession : frontEnd.session;
+    const session = this.#sessionFor(batch, frontEnd);
     const { samples, samplesPerItem, validFrames } = audio;
     const mask = new Float32Array(batch * frames);
     for (let b = 0; b < batch; b++) mask.fill(1, b * frames, b * frames + Math.min(validFrames[b]!, frames));
@@ -209,8 +213,9 @@ export class AcousticModel implements AsrModel {
     });
   }
 
-  #sessionFor(batch: number): InferenceRunner {
-    return batch <= SMALL_PASS_BATCH && this.smallPassSession ? this.smallPassSession : this.session;
+  /** The session a pass of `batch` streams runs on: of the model's own graph, or of the front end's. */
+  #sessionFor(batch: number, graph: FrontEndSessions = this): InferenceRunner {
+    return batch <= SMALL_PASS_BATCH && graph.smallPassSession ? graph.smallPassSession : graph.session;
   }
 
   /** One pass with the feature input (or the front end's audio inputs) in `input`. */
@@ -286,7 +291,6 @@ export class AcousticModel implements AsrModel {
     this.#closed = true;
     await this.session.release();
     await this.smallPassSession?.release();
-    await this.frontEnd?.session.release();
-    await this.frontEnd?.smallPassSession?.release();
+    await releaseFrontEnd(this.frontEnd);
   }
 }

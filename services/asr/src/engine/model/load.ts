@@ -6,6 +6,7 @@ import type { LoadAsrModelOptions, ModelInfo } from "../types.ts";
 import {
   AcousticModel,
   initialStates,
+  releaseFrontEnd,
   type AcousticModelSpec,
   type FrontEndSessions,
   type ModelStateSpec,
@@ -258,14 +259,13 @@ export async function loadAsrModel(options: LoadAsrModelOptions): Promise<Acoust
     const disagreement = frontEnd
       ? await frontEndDisagreement(model, spec.cacheAware?.windowFrames ?? DRY_RUN_FRAMES, placement)
       : null;
-    if (frontEnd && disagreement) {
+    if (disagreement) {
       // The features are then computed in TypeScript, as for any other model.
       options.logger.warn(
         { model: declared.name, disagreement },
         "the feature front end does not agree with the feature extractor; features are computed in TypeScript",
       );
-      await frontEnd.session.release();
-      await frontEnd.smallPassSession?.release();
+      await releaseFrontEnd(frontEnd);
       frontEnd = null;
       model = new AcousticModel(info, spec, session, smallPassSession);
     }
@@ -285,8 +285,7 @@ export async function loadAsrModel(options: LoadAsrModelOptions): Promise<Acoust
   } catch (err) {
     await session.release();
     await smallPassSession?.release();
-    await frontEnd?.session.release();
-    await frontEnd?.smallPassSession?.release();
+    await releaseFrontEnd(frontEnd);
     throw err;
   }
 }
