@@ -207,7 +207,7 @@ export async function streamingBenchSetup(): Promise<{
  */
 export async function loadBenchModel(
   precision: "fp32" | "int8",
-  placement: { inferenceThread?: false; intraOpThreads?: number } = {},
+  placement: { inferenceThread?: false; intraOpThreads?: number; streamingChunkMs?: number[] } = {},
 ): Promise<AcousticModel> {
   return (await loadAsrModel({
     dir: modelDir,

@@ -30,7 +30,7 @@ console.log(
   `${precision} streaming graph, batch 1 and 2, ${frames} frames, ${passes} passes a round; ${machine()}`,
 );
 // The threaded model's own forward() keeps batch-1 passes here; this one has only its thread session.
-const throughThread = new AcousticModel(threaded.info, threaded.spec, threaded.session);
+const throughThread = new AcousticModel(threaded.info, threaded.spec, { session: threaded.session });
 const settings = [
   ["calling thread, 1 intra-op thread", inline],
   ["calling thread, 2 intra-op threads", inlineTwo],

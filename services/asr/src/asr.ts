@@ -6,6 +6,7 @@ import type { Registry } from "prom-client";
 import type { AsrConfig } from "./config.ts";
 import {
   createRecognizerEngine,
+  engineChunkMs,
   loadAsrModel,
   loadVad,
   type AsrModel,
@@ -37,6 +38,7 @@ export async function loadRecognizer(
     ...(config.model.intraOpThreads !== undefined ? { intraOpThreads: config.model.intraOpThreads } : {}),
     inferenceThread: config.model.inferenceThread,
     sampleRate: config.model.sampleRate,
+    streamingChunkMs: engineChunkMs(config.engine),
     logger: deps.logger,
   });
   let vad: VadModel;

@@ -36,6 +36,8 @@ beforeAll(async () => {
         provider: "cpu",
         precision,
         graph,
+        // The chunk lengths the tests below stream with: a stream's windows run on window sessions.
+        streamingChunkMs: [80, 240, 640],
         logger: silentLogger,
       }) as Promise<AcousticModel>;
     offline[precision] = await load("offline");
@@ -187,6 +189,7 @@ describe.each(["fp32", "int8"] as const)("cache-aware streaming with the %s stre
     async (chunkMs) => {
       const model = streaming[precision];
       expect(model.takesSamples).toBe(true);
+      expect([...model.windowSessions.keys()]).toEqual([8, 24, 64]);
       // The fp32 windows take their audio (onnxruntime computes their features with the feature front end),
       // the whole pass takes the extractor's features of the whole signal. The int8 graph quantises
       // activations in fixed steps, which a feature difference far under 1e-4 can cross, so its windows

@@ -3,6 +3,7 @@ import { DynamicBatcher } from "./batching/batcher.ts";
 import { FbankExtractor } from "./features/fbank.ts";
 import { createEngineMetrics, type EngineMetrics } from "./metrics.ts";
 import { AcousticModel } from "./model/acoustic-model.ts";
+import { framesIn } from "./model/window-sessions.ts";
 import { EngineStream } from "./streaming/stream.ts";
 import type {
   EngineDeps,
@@ -30,6 +31,18 @@ export const defaultEngineOptions: EngineOptions = {
   vadMaxBatch: 256,
   finalsOnlyChunkMs: 4000,
 };
+
+function finalsOnlyChunkMs(options: EngineOptions): number {
+  return options.finalsOnlyChunkMs ?? 4000;
+}
+
+/**
+ * The chunk lengths (ms) an engine with these options streams with: for streams with interim results and
+ * for those without (EngineStream), for the model's window sessions (LoadAsrModelOptions.streamingChunkMs).
+ */
+export function engineChunkMs(options: EngineOptions): number[] {
+  return [options.chunkMs, Math.max(options.chunkMs, finalsOnlyChunkMs(options))];
+}
 
 export interface EngineInternals {
   /** Record the [batch, frames] shape of every forward pass (engine-overhead benchmark). */
@@ -112,15 +125,13 @@ export class Recognizer implements RecognizerEngine {
       );
     }
     const { spec } = this.#acoustic;
-    const framesOf = (ms: number): number =>
-      Math.max(1, Math.round((ms * spec.sampleRate) / 1000 / spec.features.frameShift));
     const stream = new EngineStream(
       {
         spec,
         extractor: this.#extractor,
         sink: this.batcher,
-        chunkFrames: framesOf(this.options.chunkMs),
-        finalsOnlyChunkFrames: framesOf(this.options.finalsOnlyChunkMs ?? 4000),
+        chunkFrames: framesIn(spec, this.options.chunkMs),
+        finalsOnlyChunkFrames: framesIn(spec, finalsOnlyChunkMs(this.options)),
         beamWidth: this.options.beamWidth ?? 8,
         maxBacklogMs: this.options.maxStreamBacklogMs ?? 30_000,
         vadWindowSamples: SileroVad.windowSamples(spec.sampleRate, this.options.vadWindowMs ?? 64),

@@ -23,4 +23,4 @@ export type {
 } from "./types.ts";
 export { loadAsrModel } from "./model/load.ts";
 export { loadVad } from "./vad/silero.ts";
-export { createRecognizerEngine, defaultEngineOptions } from "./engine.ts";
+export { createRecognizerEngine, defaultEngineOptions, engineChunkMs } from "./engine.ts";

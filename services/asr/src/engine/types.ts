@@ -43,6 +43,11 @@ export interface LoadAsrModelOptions {
    * event loop's work (features, VAD, decoding, I/O) instead of stopping it; or on the calling thread.
    */
   inferenceThread?: boolean;
+  /**
+   * The chunk lengths (ms) the engine streams a cache-aware graph with: a CPU model gets a session with
+   * fixed shapes for one stream's window of each (window-sessions.ts). None when not given.
+   */
+  streamingChunkMs?: readonly number[];
   logger: Logger;
 }
 

@@ -3,6 +3,7 @@ import {
   allocateState,
   type CacheAwareSpec,
   type ForwardResult,
+  type ModelStateSpec,
   type SampleBatch,
   type StateValue,
 } from "../model/acoustic-model.ts";
@@ -26,10 +27,11 @@ export interface ChunkRequest {
   /** Frames [from, validTo) come from the buffer (or audio) and [validTo, to) are zeros (a stream's last window). */
   validTo?: number;
   /**
-   * A cache-aware model's state for this stream, one value per state tensor: read for the pass, and
-   * overwritten with the next state when the pass succeeds (the owner keeps one window in flight).
+   * A cache-aware model's state for this stream, one value per state tensor: read for the pass, and each
+   * value replaced by (or overwritten with) the next state when the pass succeeds (the owner keeps one
+   * window in flight).
    */
-  state?: readonly StateValue[];
+  state?: StateValue[];
 }
 
 /** The log-probs of one request: `frames` valid output frames of `vocab` values, frame-major. */
@@ -283,13 +285,16 @@ export class DynamicBatcher {
     const stride = out.frames * out.vocab;
     const stateSpecs = this.#model.spec.cacheAware?.states;
     if (stateSpecs) {
-      if (!out.states) throw new Error("the model returned no next state for a cache-aware window");
+      const next = out.states;
+      if (!next) throw new Error("the model returned no next state for a cache-aware window");
+      // States the pass gave for keeps become each stream's own (one pass's output, viewed); others are
+      // copied out before the model's next pass overwrites them.
       requests.forEach((r, b) =>
-        stateSpecs.forEach((st, i) =>
-          (r.state![i] as Float32Array).set(
-            out.states![i]!.subarray(b * st.itemSize, (b + 1) * st.itemSize) as Float32Array,
-          ),
-        ),
+        stateSpecs.forEach((st, i) => {
+          const value = next[i]!.subarray(b * st.itemSize, (b + 1) * st.itemSize);
+          if (out.ownStates) r.state![i] = value;
+          else (r.state![i] as Float32Array).set(value as Float32Array);
+        }),
       );
     }
     return requests.map((_, b) => ({
@@ -350,16 +355,15 @@ export class DynamicBatcher {
     const specs = this.#model.spec.cacheAware?.states;
     if (!specs) return undefined;
     const batch = requests.length;
+    // One stream's pass takes its state as it is.
+    if (batch === 1) return specs.map((st, i) => stateOf(requests[0]!, 0, st, i));
     return specs.map((st, i) => {
       let buffer = buffers.states[i];
       if (!buffer || buffer.length < batch * st.itemSize)
         buffer = buffers.states[i] = allocateState(st, Math.max(batch, this.#maxBatch));
-      requests.forEach((r, b) => {
-        const value = r.state?.[i];
-        if (!value || value.length !== st.itemSize)
-          throw new Error(`chunk ${b} carries no ${st.input} state of ${st.itemSize} values`);
-        (buffer as Float32Array).set(value as Float32Array, b * st.itemSize);
-      });
+      requests.forEach((r, b) =>
+        (buffer as Float32Array).set(stateOf(r, b, st, i) as Float32Array, b * st.itemSize),
+      );
       return buffer;
     });
   }
@@ -372,4 +376,12 @@ export class DynamicBatcher {
     this.#queuedWeight = 0;
     for (const item of pending) item.reject(new Error("the recognizer engine is closing"));
   }
+}
+
+/** Request b's value of state tensor i, checked against the tensor's size. */
+function stateOf(request: ChunkRequest, b: number, spec: ModelStateSpec, i: number): StateValue {
+  const value = request.state?.[i];
+  if (!value || value.length !== spec.itemSize)
+    throw new Error(`chunk ${b} carries no ${spec.input} state of ${spec.itemSize} values`);
+  return value;
 }

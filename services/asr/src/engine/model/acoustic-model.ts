@@ -76,10 +76,12 @@ export interface ForwardResult {
   /** Valid output frames per batch item. */
   lengths: Int32Array;
   /**
-   * Next states of a cache-aware graph, batched like the inputs (one per spec.cacheAware.states). They live
-   * in the model's own buffers, which the next pass overwrites: callers copy what they keep.
+   * Next states of a cache-aware graph, batched like the inputs (one per spec.cacheAware.states). With
+   * ownStates they are this pass's own buffers, the caller's to keep; otherwise they live in the model's
+   * buffers, which the next pass overwrites, and callers copy what they keep.
    */
   states?: StateValue[];
+  ownStates?: boolean;
 }
 
 /** The audio of a pass whose features the model computes (AcousticModel.forwardSamples). */
@@ -108,6 +110,21 @@ export async function releaseFrontEnd(frontEnd: FrontEndSessions | null): Promis
 
 /** Passes of at most this many streams run on the calling thread when the model has a session there. */
 export const SMALL_PASS_BATCH = 2;
+
+/** The sessions of one model (see AcousticModel). */
+export interface ModelSessions {
+  session: InferenceRunner;
+  /** On the calling thread for small passes, beside `session` on an inference thread. */
+  smallPassSession?: InferenceRunner | null;
+  /** The graph with the feature front end, when the model has it (see takesSamples). */
+  frontEnd?: FrontEndSessions | null;
+  /**
+   * For one stream's window of each of these lengths (input frames): sessions on the calling thread of the
+   * graph the model's passes take (the front end's when it has one), with every input shape fixed
+   * (window-sessions.ts).
+   */
+  windowSessions?: ReadonlyMap<number, InferenceRunner>;
+}
 
 /**
  * One ONNX CTC model on one execution provider. forward() and forwardSamples() are the only places its
@@ -140,27 +157,33 @@ export class AcousticModel implements AsrModel {
     return this.session instanceof ThreadSession ? 2 : 1;
   }
   /**
-   * Where a cache-aware graph's next states are written: sets of one buffer per state, reused from pass to
-   * pass (each grown to the largest batch it served), one set per pass in flight; onnxruntime would
-   * otherwise allocate them for every pass.
+   * Where a cache-aware graph's next states come back from the inference thread: sets of one buffer per
+   * state, reused from pass to pass (each grown to the largest batch it served), one set per pass in flight.
    */
   readonly #freeStateSets: StateValue[][] = [];
   /** The graph with the feature front end, when the model has it (see takesSamples). */
   readonly frontEnd: FrontEndSessions | null;
+  /** Sessions with fixed shapes for one stream's window, by its length in input frames. */
+  readonly windowSessions: ReadonlyMap<number, InferenceRunner>;
   #closed = false;
 
-  constructor(
-    info: ModelInfo,
-    spec: AcousticModelSpec,
-    session: InferenceRunner,
-    smallPassSession: InferenceRunner | null = null,
-    frontEnd: FrontEndSessions | null = null,
-  ) {
+  constructor(info: ModelInfo, spec: AcousticModelSpec, sessions: ModelSessions) {
     this.info = info;
     this.spec = spec;
-    this.session = session;
-    this.smallPassSession = smallPassSession;
-    this.frontEnd = frontEnd;
+    this.session = sessions.session;
+    this.smallPassSession = sessions.smallPassSession ?? null;
+    this.frontEnd = sessions.frontEnd ?? null;
+    this.windowSessions = sessions.windowSessions ?? new Map();
+  }
+
+  /** The sessions this model was made of: to make another one of them (with other window sessions). */
+  get sessions(): ModelSessions {
+    return {
+      session: this.session,
+      smallPassSession: this.smallPassSession,
+      frontEnd: this.frontEnd,
+      windowSessions: this.windowSessions,
+    };
   }
 
   /**
@@ -182,7 +205,9 @@ export class AcousticModel implements AsrModel {
   ): Promise<ForwardResult> {
     const dim = this.spec.features.dim;
     const input = new ort.Tensor("float32", features.subarray(0, batch * dim * frames), [batch, dim, frames]);
-    return this.#pass(this.#sessionFor(batch), batch, lengths, states, { [this.spec.featureInput]: input });
+    return this.#pass(this.#sessionFor(batch, frames, this), batch, lengths, states, {
+      [this.spec.featureInput]: input,
+    });
   }
 
   /**
@@ -199,7 +224,7 @@ export class AcousticModel implements AsrModel {
   ): Promise<ForwardResult> {
     const frontEnd = this.frontEnd;
     if (!frontEnd) throw new Error(`model ${this.spec.name} takes features, not samples`);
-    const session = this.#sessionFor(batch, frontEnd);
+    const session = this.#sessionFor(batch, frames, frontEnd);
     const { samples, samplesPerItem, validFrames } = audio;
     const mask = new Float32Array(batch * frames);
     for (let b = 0; b < batch; b++) mask.fill(1, b * frames, b * frames + Math.min(validFrames[b]!, frames));
@@ -213,8 +238,15 @@ export class AcousticModel implements AsrModel {
     });
   }
 
-  /** The session a pass of `batch` streams runs on: of the model's own graph, or of the front end's. */
-  #sessionFor(batch: number, graph: FrontEndSessions = this): InferenceRunner {
+  /**
+   * The session a pass of `batch` streams of `frames` input frames runs on, of the model's own graph or of
+   * the front end's: one stream's window of a length with a window session runs there (of the graph passes
+   * take by default), a small pass on the small-pass session, the rest on `session`.
+   */
+  #sessionFor(batch: number, frames: number, graph: FrontEndSessions): InferenceRunner {
+    const window =
+      batch === 1 && graph === (this.frontEnd ?? this) ? this.windowSessions.get(frames) : undefined;
+    if (window) return window;
     return batch <= SMALL_PASS_BATCH && graph.smallPassSession ? graph.smallPassSession : graph.session;
   }
 
@@ -237,7 +269,11 @@ export class AcousticModel implements AsrModel {
         throw new Error(`model ${this.spec.name} is cache-aware: every forward pass needs its states`);
       cacheAware.states.forEach((s, i) => (feeds[s.input] = stateTensor(s, states[i]!, batch)));
     }
-    const stateSet = cacheAware ? (this.#freeStateSets.pop() ?? []) : null;
+    // A pass on the calling thread needs no prepared outputs: onnxruntime-node copies every output into a
+    // new buffer of its own whatever it is given. On an inference thread they are the buffers the outputs
+    // come back in.
+    const stateSet =
+      cacheAware && session instanceof ThreadSession ? (this.#freeStateSets.pop() ?? []) : null;
     const fetches =
       cacheAware && stateSet ? this.#stateFetches(session, cacheAware, batch, stateSet) : undefined;
     let outputs;
@@ -265,6 +301,7 @@ export class AcousticModel implements AsrModel {
       vocab,
       lengths: result,
       states: next,
+      ownStates: stateSet === null,
     };
   }
 
@@ -292,5 +329,10 @@ export class AcousticModel implements AsrModel {
     await this.session.release();
     await this.smallPassSession?.release();
     await releaseFrontEnd(this.frontEnd);
+    await releaseAll(this.windowSessions);
   }
+}
+
+export async function releaseAll(sessions: ReadonlyMap<number, InferenceRunner>): Promise<void> {
+  for (const session of sessions.values()) await session.release();
 }

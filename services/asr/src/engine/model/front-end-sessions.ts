@@ -27,9 +27,9 @@ import { createSession, ort, type SessionPlacement } from "./session.ts";
 const AGREEMENT_TOLERANCE = 1e-4;
 
 /**
- * The graph with the front end, opened on the inference thread that holds the model's session and, for
- * small passes, on the calling thread where `smallPassPlacement` says so; null when the graph cannot take
- * a front end (withFeatureFrontEnd).
+ * The graph with the front end (returned with its sessions, for others opened later), opened on the
+ * inference thread that holds the model's session and, for small passes, on the calling thread where
+ * `smallPassPlacement` says so; null when the graph cannot take a front end (withFeatureFrontEnd).
  */
 export async function openFrontEnd(
   label: string,
@@ -39,7 +39,7 @@ export async function openFrontEnd(
   thread: ThreadSession,
   placement: SessionPlacement,
   smallPassPlacement: SessionPlacement | null,
-): Promise<FrontEndSessions | null> {
+): Promise<{ sessions: FrontEndSessions; graph: Uint8Array } | null> {
   const graph = withFeatureFrontEnd(readFileSync(modelPath), featureInput, features);
   if (!graph) return null;
   const what = `${label} (with its feature front end)`;
@@ -49,7 +49,7 @@ export async function openFrontEnd(
     const smallPassSession = smallPassPlacement
       ? await createSession(what, graph, { ...smallPassPlacement, logSeverityLevel: 3 })
       : null;
-    return { session, smallPassSession };
+    return { sessions: { session, smallPassSession }, graph };
   } catch (err) {
     await session.release();
     throw err;
@@ -119,7 +119,7 @@ export async function frontEndDisagreement(
 }
 
 /** Speech-band test audio: two gliding tones under a syllable-rate envelope, and low noise. */
-function testAudio(length: number, sampleRate: number): Float32Array {
+export function testAudio(length: number, sampleRate: number): Float32Array {
   const x = new Float32Array(length);
   let seed = 12345;
   for (let i = 0; i < length; i++) {

@@ -12,6 +12,7 @@ import {
   type ModelStateSpec,
 } from "./acoustic-model.ts";
 import { frontEndDisagreement, openFrontEnd } from "./front-end-sessions.ts";
+import { withWindowSessions } from "./window-sessions.ts";
 import {
   FeatureSpec,
   Manifest,
@@ -192,11 +193,12 @@ export async function loadAsrModel(options: LoadAsrModelOptions): Promise<Acoust
   // A cache-aware graph on a thread that normalises its own features gets the feature front end: its
   // passes take audio, and onnxruntime computes the features (AcousticModel.takesSamples).
   let frontEnd: FrontEndSessions | null = null;
+  let frontEndGraph: Uint8Array | null = null;
   try {
     if (thread && options.provider === "cpu")
       smallPassSession = await openRunner(label, modelPath, smallPassPlacement(placement));
-    if (session instanceof ThreadSession && streaming && declared.features.normalization !== "per_feature")
-      frontEnd = await openFrontEnd(
+    if (session instanceof ThreadSession && streaming && declared.features.normalization !== "per_feature") {
+      const opened = await openFrontEnd(
         label,
         modelPath,
         featureSpec.name,
@@ -205,6 +207,9 @@ export async function loadAsrModel(options: LoadAsrModelOptions): Promise<Acoust
         placement,
         smallPassSession ? smallPassPlacement(placement) : null,
       );
+      frontEnd = opened?.sessions ?? null;
+      frontEndGraph = opened?.graph ?? null;
+    }
   } catch (err) {
     await session.release();
     await smallPassSession?.release();
@@ -253,7 +258,7 @@ export async function loadAsrModel(options: LoadAsrModelOptions): Promise<Acoust
       precision: options.precision,
       streamingExact: spec.cacheAware !== null || (spec.receptiveField !== null && spec.normalize === ""),
     };
-    let model = new AcousticModel(info, spec, session, smallPassSession, frontEnd);
+    let model = new AcousticModel(info, spec, { session, smallPassSession, frontEnd });
     await dryRun(label, model, tokens.length, vocab.file, problems);
     if (problems.length > 0) throw new ModelLoadError(`${label}: ${[...new Set(problems)].join("; ")}`);
     const disagreement = frontEnd
@@ -267,8 +272,18 @@ export async function loadAsrModel(options: LoadAsrModelOptions): Promise<Acoust
       );
       await releaseFrontEnd(frontEnd);
       frontEnd = null;
-      model = new AcousticModel(info, spec, session, smallPassSession);
+      frontEndGraph = null;
+      model = new AcousticModel(info, spec, { session, smallPassSession });
     }
+    const graph = frontEndGraph;
+    model = await withWindowSessions(
+      model,
+      label,
+      () => graph ?? readFileSync(modelPath),
+      options.streamingChunkMs ?? [],
+      smallPassPlacement(placement),
+      options.logger,
+    );
     options.logger.info(
       {
         model: info.name,
@@ -278,6 +293,7 @@ export async function loadAsrModel(options: LoadAsrModelOptions): Promise<Acoust
         streamingExact: info.streamingExact,
         cacheAware: spec.cacheAware !== null,
         featureFrontEnd: frontEnd !== null,
+        windowSessions: [...model.windowSessions.keys()],
       },
       "asr model loaded",
     );

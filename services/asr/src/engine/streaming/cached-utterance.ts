@@ -1,5 +1,6 @@
 import type { ChunkResult } from "../batching/batcher.ts";
 import { initialStates, type CacheAwareSpec, type StateValue } from "../model/acoustic-model.ts";
+import { cacheAwareWindow } from "../model/window-sessions.ts";
 import { UtteranceRecognition } from "./utterance-base.ts";
 import type { UtteranceOptions } from "./utterance.ts";
 
@@ -21,8 +22,8 @@ export class CachedUtteranceRecognizer extends UtteranceRecognition {
   readonly #window: number;
   /** Whether the last window is padded to the full window (see the class comment). */
   readonly #padLastWindow: boolean;
-  /** The graph's state after the last window answered; each pass overwrites it in place. */
-  readonly #state: readonly StateValue[];
+  /** The graph's state after the last window answered; each pass replaces its values. */
+  readonly #state: StateValue[];
   /** First input frame of the next window. */
   #position = 0;
   #inFlight = false;
@@ -33,12 +34,9 @@ export class CachedUtteranceRecognizer extends UtteranceRecognition {
     if (!cacheAware) throw new TypeError("CachedUtteranceRecognizer needs a cache-aware model");
     this.#spec = cacheAware;
     this.#sub = options.spec.subsampling;
-    // A graph with a fixed window advances by its window minus the look-ahead; otherwise by the chunk
-    // setting, rounded up to whole output frames.
-    this.#chunk = cacheAware.windowFrames
-      ? cacheAware.windowFrames - cacheAware.lookaheadFrames
-      : roundUp(Math.max(1, options.chunkFrames), this.#sub);
-    this.#window = this.#chunk + cacheAware.lookaheadFrames;
+    const { chunk, window } = cacheAwareWindow(options.spec, options.chunkFrames);
+    this.#chunk = chunk;
+    this.#window = window;
     const field = options.spec.receptiveField;
     this.#padLastWindow =
       cacheAware.windowFrames !== null ||
