@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import { connect } from "@nats-io/transport-node";
 import { encodeWav, readWavFile } from "@callscribe/audio";
 import { LegDone, PartialResult, UtteranceResult, decodeEvent } from "@callscribe/messaging";
+import { ASR_NODE_FLAGS } from "../services/asr/src/node-flags.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const fixtures = join(root, "test/fixtures/asr");
@@ -146,7 +147,7 @@ async function main(): Promise<void> {
   const tsx = join(root, "node_modules/.bin/tsx");
   say("Starting asr (streaming recognition, JetStream worker) and ingest (SIP/RTP)");
   await new Promise((r) => setTimeout(r, 500));
-  start("asr", tsx, ["services/asr/src/main.ts"], {
+  start("asr", tsx, [...ASR_NODE_FLAGS, "services/asr/src/main.ts"], {
     env: { NATS_URL: natsUrl, ASR_GRPC_PORT: String(grpcPort), ASR_OPS_PORT: String(asrOps) },
   });
   start("ingest", tsx, ["services/ingest/src/main.ts"], {

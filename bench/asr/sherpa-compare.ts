@@ -25,6 +25,8 @@
  * Whole files, the same network: sherpa-onnx OfflineRecognizer (which does set up NeMo features) on the
  * whole-utterance graph (model.onnx / model.int8.onnx), decode() one file at a time, then decodeAsync() on
  * every file at once: its transcripts are what Callscribe's must equal.
+ * Batch 1 then runs once more interleaved prompt by prompt (each prompt through Callscribe and one sherpa-onnx
+ * decode() case in turn), for ratios that compare the same moments of a machine whose speed drifts.
  * Then the service path for reference: recognize() (Silero VAD endpointing + streaming), max batch 1 one
  * file at a time and max batch 32 all at once. Prints throughput (audio s per wall s and per CPU s of this
  * process, all threads) and whether the
@@ -129,9 +131,9 @@ async function streamedTexts(
   batcher: DynamicBatcher,
   prompts: RecordedPrompt[],
   concurrent: boolean,
+  extractor = new FbankExtractor(model.spec.features),
 ): Promise<string[]> {
   const { vocabulary } = model.spec;
-  const extractor = new FbankExtractor(model.spec.features);
   const one = async (p: RecordedPrompt) => {
     const utterance = new CachedUtteranceRecognizer({
       spec: model.spec,
@@ -420,6 +422,22 @@ async function main(): Promise<void> {
     `Callscribe streaming max batch 32 / sherpa-onnx decodeStreams(): ${ratio(byId("theirsAll").seconds, byId("oursAll").seconds)} in audio s per wall s on the prompts, ` +
       `${ratio(byId("theirsFull").seconds, byId("oursFull").seconds)} on full batches (${ratio(byId("theirsFull").seconds / byId("theirsFull").steps, byId("oursFull").seconds / byId("oursFull").steps)} per model step)`,
   );
+  // Batch 1 once more, interleaved prompt by prompt: a round's rows above run seconds apart, and this
+  // machine's speed drifts over seconds; here each prompt runs through Callscribe and a sherpa-onnx case in
+  // turn, so that each round's ratio compares the same moments.
+  const extractor = new FbankExtractor(model.spec.features);
+  const interleaved = await interleavedBatchOne(
+    prompts,
+    rounds,
+    (p) => streamedTexts(model, single, [p], false, extractor).then(() => undefined),
+    (p) => void sherpaOne(p),
+    (p) => void sherpaOne(p, true),
+  );
+  console.log(
+    `\nbatch 1 interleaved prompt by prompt (${rounds} rounds; median of the rounds' ratios, each round's in brackets):\n` +
+      `  Callscribe streaming / sherpa-onnx decode(): ${interleaved.plain}\n` +
+      `  Callscribe streaming / sherpa-onnx decode() with the tail window: ${interleaved.padded}`,
+  );
   const ours = byId("oursOne").value;
   const oursBatched = byId("oursAll").value;
   const online = byId("theirsOne").value;
@@ -452,6 +470,44 @@ async function main(): Promise<void> {
   }
   await batched.close();
   await loaded.close();
+}
+
+/**
+ * Callscribe's batch-1 streaming against each of sherpa-onnx's decode() cases (without and with the tail
+ * window), two at a time: each prompt through both before the next, the order flipping from prompt to prompt.
+ * Only two take turns, so that each starts as often after the other (a case run right after one on the same
+ * library and model finds the caches warm). Per round, the ratios of audio s per wall s (theirs' seconds
+ * over ours).
+ */
+async function interleavedBatchOne(
+  prompts: RecordedPrompt[],
+  rounds: number,
+  ours: (p: RecordedPrompt) => Promise<void>,
+  theirs: (p: RecordedPrompt) => void,
+  theirsPadded: (p: RecordedPrompt) => void,
+): Promise<{ plain: string; padded: string }> {
+  const ratios = { plain: [] as number[], padded: [] as number[] };
+  // Round 0 warms up.
+  for (let round = 0; round <= rounds; round++) {
+    for (const [key, other] of [
+      ["plain", theirs],
+      ["padded", theirsPadded],
+    ] as const) {
+      const runs = [ours, async (p: RecordedPrompt) => other(p)];
+      const seconds = [0, 0];
+      for (const [i, p] of prompts.entries()) {
+        for (let k = 0; k < 2; k++) {
+          const which = (i + round + k) % 2;
+          const started = process.hrtime.bigint();
+          await runs[which]!(p);
+          seconds[which]! += Number(process.hrtime.bigint() - started) / 1e9;
+        }
+      }
+      if (round > 0) ratios[key].push(seconds[1]! / seconds[0]!);
+    }
+  }
+  const cell = (r: number[]) => `${median(r).toFixed(2)}x (${r.map((x) => x.toFixed(2)).join(" / ")})`;
+  return { plain: cell(ratios.plain), padded: cell(ratios.padded) };
 }
 
 main().catch((err: unknown) => {

@@ -18,6 +18,7 @@ import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import type { LoadReport } from "./streams-load.ts";
 import { repoRoot } from "./streams-speech.ts";
+import { ASR_NODE_FLAGS } from "../../services/asr/src/node-flags.ts";
 
 const clockTicks = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
 const pageBytes = 4096;
@@ -35,11 +36,15 @@ function rssBytes(pid: number): number {
 }
 
 async function startServer(env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "services/asr/src/main.ts")], {
-    cwd: repoRoot,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const child = spawn(
+    process.execPath,
+    [...ASR_NODE_FLAGS, "--import", "tsx", join(repoRoot, "services/asr/src/main.ts")],
+    {
+      cwd: repoRoot,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
   const lines = createInterface({ input: child.stdout! });
   const port = await new Promise<number>((resolve, reject) => {
     child.once("exit", (code) => reject(new Error(`the server exited with ${code} before it was ready`)));

@@ -2,10 +2,18 @@ import { connectMessaging, type Messaging } from "@callscribe/messaging";
 import { createLogger, createMetricsRegistry, onShutdown, type Logger } from "@callscribe/runtime";
 import { createAsrService, loadRecognizer } from "./asr.ts";
 import { loadConfig } from "./config.ts";
+import { ASR_NODE_FLAGS, missingNodeFlags } from "./node-flags.ts";
 
 let logger: Logger = createLogger({ service: "asr" });
 
 async function main(): Promise<void> {
+  const missing = missingNodeFlags();
+  if (missing.length > 0)
+    logger.warn(
+      { missing },
+      "node was started without the ASR service's heap setting: streaming will spend more CPU on garbage collection (start it as `node " +
+        `${ASR_NODE_FLAGS.join(" ")} --import tsx services/asr/src/main.ts\`)`,
+    );
   const config = loadConfig();
   logger = createLogger({ service: "asr", level: config.log.level, logPii: config.log.pii });
   const registry = createMetricsRegistry("asr");

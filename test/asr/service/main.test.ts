@@ -4,17 +4,25 @@ import { describe, expect, it } from "vitest";
 import { connectMessaging } from "@callscribe/messaging";
 import { pino } from "pino";
 import { testNatsUrl, uniqueCallId } from "../../support/infra.ts";
+import { ASR_NODE_FLAGS } from "../../../services/asr/src/node-flags.ts";
 import { healthStatuses, modelDir, repoRoot } from "./support.ts";
 
 const tsx = join(repoRoot, "node_modules/.bin/tsx");
 const main = join(repoRoot, "services/asr/src/main.ts");
 
-function start(env: Record<string, string>): {
+/** main.ts as the service starts, with its heap setting on node's command line (or, given [], without). */
+function start(
+  env: Record<string, string>,
+  nodeFlags: readonly string[] = ASR_NODE_FLAGS,
+): {
   child: ChildProcessWithoutNullStreams;
   lines: Record<string, unknown>[];
   exited: Promise<number | null>;
 } {
-  const child = spawn(tsx, [main], { cwd: repoRoot, env: { PATH: process.env.PATH ?? "", ...env } });
+  const child = spawn(tsx, [...nodeFlags, main], {
+    cwd: repoRoot,
+    env: { PATH: process.env.PATH ?? "", ...env },
+  });
   const lines: Record<string, unknown>[] = [];
   let buffered = "";
   child.stdout.on("data", (d: Buffer) => {
@@ -56,6 +64,7 @@ describe("asr main.ts", () => {
     });
     try {
       const ready = await waitForLine(lines, "asr service ready");
+      expect(lines.some((l) => l.missing)).toBe(false);
       const port = ready.grpcPort as number;
       expect(await healthStatuses(port, [""])).toEqual(["SERVING"]);
       const ops = await fetch(`http://127.0.0.1:${ready.opsPort as number}/readyz`);
@@ -77,12 +86,17 @@ describe("asr main.ts", () => {
   });
 
   it("refuses to start with a folder that holds no model, naming ASR_MODEL_DIR", async () => {
-    const { lines, exited } = start({
-      ASR_MODEL_DIR: join(repoRoot, "proto"),
-      ASR_GRPC_PORT: "0",
-      ASR_OPS_PORT: "0",
-    });
+    // Started without the heap setting: it says so first.
+    const { lines, exited } = start(
+      {
+        ASR_MODEL_DIR: join(repoRoot, "proto"),
+        ASR_GRPC_PORT: "0",
+        ASR_OPS_PORT: "0",
+      },
+      [],
+    );
     expect(await exited).toBe(1);
+    expect(lines.find((l) => l.level === 40)?.missing).toEqual(["--initial-old-space-size=128"]);
     const fatal = lines.find((l) => l.level === 60);
     expect(JSON.stringify(fatal)).toContain(
       `ASR_MODEL_DIR: no manifest.json or model.onnx+tokens.txt in ${join(repoRoot, "proto")}; set it to a model folder`,
