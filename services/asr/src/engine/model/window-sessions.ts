@@ -2,8 +2,7 @@
  * Sessions for one stream's window. A cache-aware graph's passes of a single stream are what a hotline at
  * low load runs, one window after another, and every one has the same shape: a batch of one, the window's
  * frames (or their samples), the states. With those shapes fixed in the graph (fixed-shapes.ts) onnxruntime
- * folds the operators that compute shapes at load: the committed graph keeps 133 of its 200 nodes after
- * onnxruntime's optimisations, and a pass of a 240 ms window takes about 6 % less
+ * folds the operators that compute shapes at load, and a pass of a 240 ms window takes about 6 % less
  * (bench/asr/window-sessions.ts). The loader opens one for each window length the engine streams with, on
  * the calling thread like the small-pass sessions, and checks each against the graph's own session.
  */
