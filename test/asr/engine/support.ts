@@ -4,6 +4,11 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { pino } from "pino";
 import { readWavFile } from "@callscribe/audio";
+import { DynamicBatcher } from "../../../services/asr/src/engine/batching/batcher.ts";
+import { GreedyCtcDecoder } from "../../../services/asr/src/engine/decoding/ctc.ts";
+import { FbankExtractor } from "../../../services/asr/src/engine/features/fbank.ts";
+import type { AcousticModel } from "../../../services/asr/src/engine/model/acoustic-model.ts";
+import { CachedUtteranceRecognizer } from "../../../services/asr/src/engine/streaming/cached-utterance.ts";
 
 export const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 /** The committed model; ASR_TEST_MODEL_DIR points the engine tests at another folder of the same layout. */
@@ -77,4 +82,34 @@ export function wordErrorRate(pairs: ReadonlyArray<{ reference: string; hypothes
     words += ref.length;
   }
   return words === 0 ? 0 : errors / words;
+}
+
+/**
+ * A whole prompt streamed alone through a cache-aware model in 240 ms windows, from its audio where the model
+ * takes audio (or as `fromAudio` says): the committed log-probs and the greedy token ids.
+ */
+export async function streamAlone(
+  model: AcousticModel,
+  samples: Float32Array,
+  fromAudio = model.takesSamples,
+): Promise<{ logProbs: Float32Array; tokens: string }> {
+  const { vocabulary } = model.spec;
+  const utterance = new CachedUtteranceRecognizer({
+    spec: model.spec,
+    extractor: new FbankExtractor(model.spec.features),
+    sink: new DynamicBatcher({ model, maxBatch: 1, maxWaitMs: 0, logger: silentLogger }),
+    createDecoder: () => new GreedyCtcDecoder(vocabulary.tokens.length, vocabulary.blankId),
+    chunkFrames: 24,
+    captureLogProbs: true,
+    modelTakesSamples: fromAudio,
+  });
+  utterance.acceptSamples(samples);
+  await utterance.finish();
+  return {
+    logProbs: utterance.capturedLogProbs().data,
+    tokens: utterance
+      .result()
+      .tokens.map((t) => t.id)
+      .join(","),
+  };
 }

@@ -4,17 +4,13 @@ import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pino } from "pino";
 import { pcm16ToFloat32 } from "@callscribe/audio";
-import { DynamicBatcher } from "../../../services/asr/src/engine/batching/batcher.ts";
-import { GreedyCtcDecoder } from "../../../services/asr/src/engine/decoding/ctc.ts";
-import { FbankExtractor } from "../../../services/asr/src/engine/features/fbank.ts";
 import { loadAsrModel } from "../../../services/asr/src/engine/index.ts";
 import { AcousticModel } from "../../../services/asr/src/engine/model/acoustic-model.ts";
 import {
   windowSessionDisagreement,
   withWindowSessions,
 } from "../../../services/asr/src/engine/model/window-sessions.ts";
-import { CachedUtteranceRecognizer } from "../../../services/asr/src/engine/streaming/cached-utterance.ts";
-import { fixtureItems, fixturePcm, modelDir, silentLogger } from "./support.ts";
+import { fixtureItems, fixturePcm, modelDir, silentLogger, streamAlone } from "./support.ts";
 
 type Precision = "fp32" | "int8";
 const models: Record<Precision, AcousticModel> = {} as never;
@@ -37,29 +33,6 @@ afterAll(async () => {
 /** The same model without window sessions: its windows run on the small-pass session. */
 function withoutWindowSessions(model: AcousticModel): AcousticModel {
   return new AcousticModel(model.info, model.spec, { ...model.sessions, windowSessions: new Map() });
-}
-
-/** A real prompt streamed alone in 240 ms windows: its committed log-probs and greedy token ids. */
-async function streamAlone(model: AcousticModel, samples: Float32Array) {
-  const { vocabulary } = model.spec;
-  const utterance = new CachedUtteranceRecognizer({
-    spec: model.spec,
-    extractor: new FbankExtractor(model.spec.features),
-    sink: new DynamicBatcher({ model, maxBatch: 1, maxWaitMs: 0, logger: silentLogger }),
-    createDecoder: () => new GreedyCtcDecoder(vocabulary.tokens.length, vocabulary.blankId),
-    chunkFrames: 24,
-    captureLogProbs: true,
-    modelTakesSamples: model.takesSamples,
-  });
-  utterance.acceptSamples(samples);
-  await utterance.finish();
-  return {
-    logProbs: utterance.capturedLogProbs().data,
-    tokens: utterance
-      .result()
-      .tokens.map((t) => t.id)
-      .join(","),
-  };
 }
 
 function maxDiff(a: Float32Array, b: Float32Array): number {
