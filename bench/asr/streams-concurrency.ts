@@ -1,7 +1,7 @@
 /**
  * Concurrent real-time streams through the real ASR server:
  *   npx tsx bench/asr/streams-concurrency.ts [--seconds 20] [--levels 1,16,64,128,256,384,512,768,1024]
- *     [--precision int8|fp32] [--max-batch 32] [--chunk-ms 240]
+ *     [--precision int8|fp32] [--max-batch 32] [--chunk-ms 240] [--heap-setting on|off]
  * Starts services/asr/src/main.ts as a child process, then for each N runs streams-load.ts (a separate
  * process) with N streams of real recorded speech at real-time pace, and measures partial-result
  * latency (see BENCHMARKS.md for the definition), CPU seconds per audio second from /proc/<pid>/stat,
@@ -35,10 +35,13 @@ function rssBytes(pid: number): number {
   return Number(statm[1]) * pageBytes;
 }
 
-async function startServer(env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
+async function startServer(
+  env: Record<string, string>,
+  nodeFlags: readonly string[],
+): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(
     process.execPath,
-    [...ASR_NODE_FLAGS, "--import", "tsx", join(repoRoot, "services/asr/src/main.ts")],
+    [...nodeFlags, "--import", "tsx", join(repoRoot, "services/asr/src/main.ts")],
     {
       cwd: repoRoot,
       env: { ...process.env, ...env },
@@ -96,6 +99,8 @@ async function main(): Promise<void> {
       "max-batch": { type: "string", default: "32" },
       "chunk-ms": { type: "string", default: "240" },
       "max-wait-ms": { type: "string", default: "10" },
+      // "off" starts the server without its heap setting (services/asr/src/node-flags.ts), to compare.
+      "heap-setting": { type: "string", default: "on" },
     },
   });
   const seconds = Number(values.seconds);
@@ -126,9 +131,10 @@ async function main(): Promise<void> {
       .map(([k, v]) => `${k}=${v}`)
       .join(" ")}`,
   );
+  const nodeFlags = values["heap-setting"] === "off" ? [] : ASR_NODE_FLAGS;
+  console.log(`server node flags: ${nodeFlags.join(" ") || "none"}`);
   console.log(`${seconds} s of audio per stream, 20 ms chunks at real-time pace\n`);
-
-  const { child, port } = await startServer(env);
+  const { child, port } = await startServer(env, nodeFlags);
   const pid = child.pid!;
   const rows: string[] = [];
   const header =
