@@ -261,6 +261,41 @@ describe.each(["fp32", "int8"] as const)("cache-aware streaming with the %s stre
     }
   });
 
+  it("carries a state given by a pass of two streams into the next pass of one", async () => {
+    const model = streaming[precision];
+    const cacheAware = model.spec.cacheAware!;
+    const extractor = new FbankExtractor(model.spec.features);
+    const audio = await Promise.all(
+      fixtureItems()
+        .slice(0, 2)
+        .map(async (item) => {
+          const stream = new FeatureStream(extractor, { computeFrames: false });
+          stream.accept(pcm16ToFloat32(await fixturePcm(item.file)));
+          stream.finish();
+          return stream;
+        }),
+    );
+    const window = (k: number, w: number, state: StateValue[]): ChunkRequest => ({
+      audio: audio[k]!,
+      from: 24 * w,
+      to: 24 * w + 24,
+      validTo: 24 * w + 24,
+      weight: 1,
+      state,
+    });
+    const batcher = new DynamicBatcher({ model, maxBatch: 8, maxWaitMs: 0, logger: silentLogger });
+    // The second stream's first window in a pass of two (its next state is a part of that pass's output),
+    // then its second window alone; against both windows alone.
+    const shared = [initialStates(cacheAware), initialStates(cacheAware)];
+    await batcher.runBatch([window(0, 0, shared[0]!), window(1, 0, shared[1]!)]);
+    const [afterShared] = await batcher.runBatch([window(1, 1, shared[1]!)]);
+    const alone = initialStates(cacheAware);
+    await batcher.runBatch([window(1, 0, alone)]);
+    const [afterAlone] = await batcher.runBatch([window(1, 1, alone)]);
+    expect(afterShared!.frames).toBe(12);
+    expect(maxDiff(afterShared!.logProbs, afterAlone!.logProbs)).toBeLessThanOrEqual(1e-5);
+  });
+
   it("gives a batch from its audio the log-probs and states of the same windows from the extractor's features", async () => {
     const model = streaming[precision];
     expect(model.takesSamples).toBe(true);
