@@ -1,11 +1,13 @@
 /**
  * Callscribe's engine against sherpa-onnx-node on the same model file and the same audio, in one run:
- *   npx tsx bench/asr/sherpa-compare.ts [--precision int8|fp32] [--threads 2] [--rounds 5] [--limit n] [--model dir]
- *     [--streams 64] [--seconds 10]
+ *   node --initial-old-space-size=128 --import tsx bench/asr/sherpa-compare.ts [--precision int8|fp32] [--threads 2]
+ *     [--rounds 5] [--limit n] [--model dir] [--streams 64] [--seconds 10]
+ * (node's flag is the ASR service's heap setting, services/asr/src/node-flags.ts).
  * Audio: the held-out real Asterisk prompts (8 kHz telephone speech), each decoded as one stream.
  * After one uncounted round, every case runs once per round, the cases rotating, and the median round counts: one
- * pass over the prompts takes well under a second, so a single run is at the mercy of the machine. Run with
- * NODE_OPTIONS=--expose-gc to start each case on a collected heap (the figures in BENCHMARKS.md were).
+ * pass over the prompts takes well under a second, so a single run is at the mercy of the machine. With node's
+ * --expose-gc each case starts on a collected heap; the service never forces a collection, and Callscribe's
+ * batch-1 rows came out slower that way (BENCHMARKS.md has runs both ways).
  * Streaming, the same file (the model's cache-aware graph), 240 ms windows, no VAD on either side:
  *   Callscribe: the engine's streaming path (features, dynamic batcher, cache-aware windows, greedy CTC)
  *   one prompt at a time with max batch 1, then every prompt at once with max batch 32;
