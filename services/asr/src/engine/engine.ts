@@ -2,8 +2,7 @@ import { FailedPreconditionError, InvalidArgumentError, ResourceExhaustedError }
 import { DynamicBatcher } from "./batching/batcher.ts";
 import { FbankExtractor } from "./features/fbank.ts";
 import { createEngineMetrics, type EngineMetrics } from "./metrics.ts";
-import { AcousticModel } from "./model/acoustic-model.ts";
-import { framesIn } from "./model/window-sessions.ts";
+import { AcousticModel, framesIn } from "./model/acoustic-model.ts";
 import { EngineStream } from "./streaming/stream.ts";
 import type {
   EngineDeps,

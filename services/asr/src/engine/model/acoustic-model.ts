@@ -45,6 +45,25 @@ export interface CacheAwareSpec {
   windowFrames: number | null;
 }
 
+/** Input frames of the cache-aware window that advances by `chunkFrames` (rounded up to whole output frames). */
+export function cacheAwareWindow(
+  spec: AcousticModelSpec,
+  chunkFrames: number,
+): { chunk: number; window: number } {
+  const cacheAware = spec.cacheAware;
+  if (!cacheAware) throw new TypeError(`model ${spec.name} is not a cache-aware graph`);
+  // A graph with a fixed window advances by its window minus the look-ahead.
+  const chunk = cacheAware.windowFrames
+    ? cacheAware.windowFrames - cacheAware.lookaheadFrames
+    : Math.ceil(Math.max(1, chunkFrames) / spec.subsampling) * spec.subsampling;
+  return { chunk, window: chunk + cacheAware.lookaheadFrames };
+}
+
+/** Feature frames in `ms` of audio (at least one). */
+export function framesIn(spec: AcousticModelSpec, ms: number): number {
+  return Math.max(1, Math.round((ms * spec.sampleRate) / 1000 / spec.features.frameShift));
+}
+
 /** The values of one state tensor: one stream's slice, or a batch's. */
 export type StateValue = Float32Array | BigInt64Array;
 

@@ -13,6 +13,8 @@ import { FbankExtractor } from "../features/fbank.ts";
 import {
   AcousticModel,
   allocateState,
+  cacheAwareWindow,
+  framesIn,
   releaseAll,
   type AcousticModelSpec,
   type ForwardResult,
@@ -25,25 +27,6 @@ import { createSession, type SessionPlacement } from "./session.ts";
 
 /** Window sessions' outputs may differ from the graph's own session's by this much (float rounding). */
 const AGREEMENT_TOLERANCE = 1e-4;
-
-/** Input frames of the cache-aware window that advances by `chunkFrames` (rounded up to whole output frames). */
-export function cacheAwareWindow(
-  spec: AcousticModelSpec,
-  chunkFrames: number,
-): { chunk: number; window: number } {
-  const cacheAware = spec.cacheAware;
-  if (!cacheAware) throw new TypeError(`model ${spec.name} is not a cache-aware graph`);
-  // A graph with a fixed window advances by its window minus the look-ahead.
-  const chunk = cacheAware.windowFrames
-    ? cacheAware.windowFrames - cacheAware.lookaheadFrames
-    : Math.ceil(Math.max(1, chunkFrames) / spec.subsampling) * spec.subsampling;
-  return { chunk, window: chunk + cacheAware.lookaheadFrames };
-}
-
-/** Feature frames in `ms` of audio (at least one). */
-export function framesIn(spec: AcousticModelSpec, ms: number): number {
-  return Math.max(1, Math.round((ms * spec.sampleRate) / 1000 / spec.features.frameShift));
-}
 
 /** The shape of every input of a pass of one stream's window of `frames` input frames. */
 export function windowInputShapes(

@@ -1,6 +1,10 @@
 import type { ChunkResult } from "../batching/batcher.ts";
-import { initialStates, type CacheAwareSpec, type StateValue } from "../model/acoustic-model.ts";
-import { cacheAwareWindow } from "../model/window-sessions.ts";
+import {
+  cacheAwareWindow,
+  initialStates,
+  type CacheAwareSpec,
+  type StateValue,
+} from "../model/acoustic-model.ts";
 import { UtteranceRecognition } from "./utterance-base.ts";
 import type { UtteranceOptions } from "./utterance.ts";
 
