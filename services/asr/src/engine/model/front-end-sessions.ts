@@ -90,10 +90,9 @@ export async function frontEndDisagreement(
         ]),
       });
       const got = out.features!.data as Float32Array;
-      for (let i = 0; i < want.length; i++) {
-        if (!(Math.abs(got[i]! - want[i]!) <= AGREEMENT_TOLERANCE * Math.max(1, Math.abs(want[i]!))))
-          return `log-mel value ${i} of a batch of ${batch}: ${got[i]} from the front end, ${want[i]} from the extractor`;
-      }
+      const i = firstDisagreement(got, want, AGREEMENT_TOLERANCE);
+      if (i >= 0)
+        return `log-mel value ${i} of a batch of ${batch}: ${got[i]} from the front end, ${want[i]} from the extractor`;
       const lengths = new BigInt64Array(batch).fill(BigInt(frames));
       // Fresh (zero) states for every stream of the batch.
       const states = () => cacheAware?.states.map((s) => allocateState(s, batch));
@@ -116,6 +115,23 @@ export async function frontEndDisagreement(
     await alone.release();
   }
   return null;
+}
+
+/**
+ * The first index at which `got` differs from `want` by more than `tolerance` relative to the wanted value
+ * (at least 1), or -1 when every value agrees. Both hold the same number of values.
+ */
+export function firstDisagreement(
+  got: ArrayLike<number | bigint>,
+  want: ArrayLike<number | bigint>,
+  tolerance: number,
+): number {
+  for (let i = 0; i < want.length; i++) {
+    const x = Number(got[i]);
+    const y = Number(want[i]);
+    if (!(Math.abs(x - y) <= tolerance * Math.max(1, Math.abs(y)))) return i;
+  }
+  return -1;
 }
 
 /** Speech-band test audio: two gliding tones under a syllable-rate envelope, and low noise. */

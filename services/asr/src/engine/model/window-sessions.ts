@@ -21,7 +21,7 @@ import {
   type StateValue,
 } from "./acoustic-model.ts";
 import { FRAME_MASK_INPUT, SAMPLES_INPUT } from "./feature-front-end.ts";
-import { testAudio } from "./front-end-sessions.ts";
+import { firstDisagreement, testAudio } from "./front-end-sessions.ts";
 import { FixedShapeError, withFixedInputShapes } from "./fixed-shapes.ts";
 import { createSession, type SessionPlacement } from "./session.ts";
 
@@ -129,12 +129,9 @@ export async function windowSessionDisagreement(model: AcousticModel): Promise<s
       for (const [what, a, b] of compared) {
         if (a.length !== b.length)
           return `window of ${frames} frames: ${a.length} ${what} values, ${b.length} without its window session`;
-        for (let i = 0; i < a.length; i++) {
-          const x = Number(a[i]);
-          const y = Number(b[i]);
-          if (!(Math.abs(x - y) <= AGREEMENT_TOLERANCE * Math.max(1, Math.abs(y))))
-            return `window ${window + 1} of ${frames} frames: ${what} value ${i} is ${x}, ${y} without its window session`;
-        }
+        const i = firstDisagreement(a, b, AGREEMENT_TOLERANCE);
+        if (i >= 0)
+          return `window ${window + 1} of ${frames} frames: ${what} value ${i} is ${Number(a[i])}, ${Number(b[i])} without its window session`;
       }
     }
   }
