@@ -386,8 +386,8 @@ export class FeatureStream {
   /**
    * The samples frames [from, to) read, end to end (frame t's from (t − from)·frameShift), edges reflected
    * as computeFrame reflects them, into dest[destOffset…]: the audio input of a pass through the feature
-   * front end (or of FbankExtractor.computeFrames). Only without
-   * computing frames, and only for ready frames not discarded.
+   * front end (or of FbankExtractor.computeFrames). Only without computing frames, and only for ready frames
+   * not discarded.
    */
   copyFrameSamples(from: number, to: number, dest: Float32Array, destOffset: number): void {
     if (this.computesFrames)

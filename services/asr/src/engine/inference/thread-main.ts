@@ -8,7 +8,6 @@ import { createSession, ort } from "../model/session.ts";
 import type { FromThread, TensorMessage, ToThread } from "./protocol.ts";
 
 const port = parentPort!;
-
 const sessions = new Map<number, ort.InferenceSession>();
 
 /** Plain copies that cross threads. */
