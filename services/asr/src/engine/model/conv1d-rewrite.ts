@@ -126,7 +126,7 @@ interface RewriteSite {
 
 type ConstantMaker = (name: string, values: number[], shape?: number[]) => string;
 
-/** A node to write into a graph: op type, inputs, outputs and integer attributes; its name is its first output's. */
+/** A node to write into a graph: op type, inputs, outputs and integer attributes (named after its first output). */
 export interface NewNode {
   op: string;
   inputs: string[];
