@@ -50,7 +50,7 @@ import { FbankExtractor } from "../../services/asr/src/engine/features/fbank.ts"
 import { createRecognizerEngine, type RecognizerEngine } from "../../services/asr/src/engine/index.ts";
 import type { AcousticModel } from "../../services/asr/src/engine/model/acoustic-model.ts";
 import { CachedUtteranceRecognizer } from "../../services/asr/src/engine/streaming/cached-utterance.ts";
-import { heldOutStreams, median } from "./engine-support.ts";
+import { heldOutStreams, median, ratioCell } from "./engine-support.ts";
 import { heldOutRecordings, type RecordedPrompt } from "./streams-speech.ts";
 
 interface SherpaStream {
@@ -508,8 +508,7 @@ async function interleavedBatchOne(
       if (round > 0) ratios[key].push(seconds[1]! / seconds[0]!);
     }
   }
-  const cell = (r: number[]) => `${median(r).toFixed(2)}x (${r.map((x) => x.toFixed(2)).join(" / ")})`;
-  return { plain: cell(ratios.plain), padded: cell(ratios.padded) };
+  return { plain: ratioCell(ratios.plain), padded: ratioCell(ratios.padded) };
 }
 
 main().catch((err: unknown) => {
