@@ -7,7 +7,7 @@
  *   npx tsx bench/asr/window-sessions.ts [fp32|int8] [passes=1000] [rounds=10]
  */
 import { pcm16ToFloat32 } from "@callscribe/audio";
-import { AcousticModel, allocateState } from "../../services/asr/src/engine/model/acoustic-model.ts";
+import { allocateState } from "../../services/asr/src/engine/model/acoustic-model.ts";
 import { loadBenchModel, machine, median } from "./engine-support.ts";
 import { heldOutRecordings } from "./streams-speech.ts";
 
@@ -15,7 +15,7 @@ const precision = process.argv[2] === "int8" ? "int8" : "fp32";
 const passes = Number(process.argv[3] ?? 1000);
 const rounds = Number(process.argv[4] ?? 10);
 const model = await loadBenchModel(precision, { streamingChunkMs: [240] });
-const general = new AcousticModel(model.info, model.spec, { ...model.sessions, windowSessions: new Map() });
+const general = model.withWindowSessionsOf(new Map());
 const { features, cacheAware } = model.spec;
 const frames = 24;
 if (!model.windowSessions.has(frames)) throw new Error(`no window session for ${frames} frames`);

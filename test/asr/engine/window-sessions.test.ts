@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pino } from "pino";
 import { pcm16ToFloat32 } from "@callscribe/audio";
 import { loadAsrModel } from "../../../services/asr/src/engine/index.ts";
-import { AcousticModel } from "../../../services/asr/src/engine/model/acoustic-model.ts";
+import type { AcousticModel } from "../../../services/asr/src/engine/model/acoustic-model.ts";
 import {
   windowSessionDisagreement,
   withWindowSessions,
@@ -32,7 +32,7 @@ afterAll(async () => {
 
 /** The same model without window sessions: its windows run on the small-pass session. */
 function withoutWindowSessions(model: AcousticModel): AcousticModel {
-  return new AcousticModel(model.info, model.spec, { ...model.sessions, windowSessions: new Map() });
+  return model.withWindowSessionsOf(new Map());
 }
 
 function maxDiff(a: Float32Array, b: Float32Array): number {
@@ -71,10 +71,7 @@ describe("window sessions", () => {
 
   it("are where one stream's windows of their length run", async () => {
     // The int8 graph's window sessions in the fp32 model: its windows then give the int8 graph's log-probs.
-    const mixed = new AcousticModel(models.fp32.info, models.fp32.spec, {
-      ...models.fp32.sessions,
-      windowSessions: models.int8.windowSessions,
-    });
+    const mixed = models.fp32.withWindowSessionsOf(models.int8.windowSessions);
     const item = fixtureItems().find((i) => i.file.startsWith("real_"))!;
     const samples = pcm16ToFloat32(await fixturePcm(item.file));
     const fp32 = await streamAlone(withoutWindowSessions(models.fp32), samples);
@@ -88,10 +85,7 @@ describe("window sessions", () => {
     expect(await windowSessionDisagreement(models.fp32)).toBeNull();
     expect(await windowSessionDisagreement(models.int8)).toBeNull();
     // The int8 graph's window sessions in the fp32 model: a pass through them gives other log-probs.
-    const mixed = new AcousticModel(models.fp32.info, models.fp32.spec, {
-      ...models.fp32.sessions,
-      windowSessions: models.int8.windowSessions,
-    });
+    const mixed = models.fp32.withWindowSessionsOf(models.int8.windowSessions);
     expect(await windowSessionDisagreement(mixed)).toMatch(
       /^window 1 of 24 frames: log-prob value \d+ is -?[\d.e-]+, -?[\d.e-]+ without its window session$/,
     );

@@ -195,14 +195,17 @@ export class AcousticModel implements AsrModel {
     this.windowSessions = sessions.windowSessions ?? new Map();
   }
 
-  /** The sessions this model was made of: to make another one of them (with other window sessions). */
-  get sessions(): ModelSessions {
-    return {
+  /**
+   * A model of this one's sessions with `windowSessions` in place of its own (none for an empty map), for
+   * passes to compare or to keep; closing either closes the sessions of both.
+   */
+  withWindowSessionsOf(windowSessions: ReadonlyMap<number, InferenceRunner>): AcousticModel {
+    return new AcousticModel(this.info, this.spec, {
       session: this.session,
       smallPassSession: this.smallPassSession,
       frontEnd: this.frontEnd,
-      windowSessions: this.windowSessions,
-    };
+      windowSessions,
+    });
   }
 
   /**

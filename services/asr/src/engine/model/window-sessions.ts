@@ -11,7 +11,7 @@ import { ModelLoadError } from "@callscribe/errors";
 import type { InferenceRunner } from "../inference/inference-thread.ts";
 import { FbankExtractor } from "../features/fbank.ts";
 import {
-  AcousticModel,
+  type AcousticModel,
   allocateState,
   cacheAwareWindow,
   framesIn,
@@ -80,7 +80,7 @@ export async function openWindowSessions(
  * Describes the first disagreement, or returns null.
  */
 export async function windowSessionDisagreement(model: AcousticModel): Promise<string | null> {
-  const general = new AcousticModel(model.info, model.spec, { ...model.sessions, windowSessions: new Map() });
+  const general = model.withWindowSessionsOf(new Map());
   const { features, cacheAware } = model.spec;
   if (!cacheAware) return null;
   const extractor = new FbankExtractor(features);
@@ -166,7 +166,7 @@ export async function withWindowSessions(
     );
     return model;
   }
-  const specialised = new AcousticModel(model.info, spec, { ...model.sessions, windowSessions: sessions });
+  const specialised = model.withWindowSessionsOf(sessions);
   let disagreement: string | null;
   try {
     disagreement = await windowSessionDisagreement(specialised);
