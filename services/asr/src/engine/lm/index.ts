@@ -1,0 +1,2 @@
+/** Word language models and lexicons for the decoder. */
+export type { LmState, LmScore, LanguageModel, Lexicon } from "./types.ts";
