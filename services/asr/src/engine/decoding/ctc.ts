@@ -58,7 +58,7 @@ export class GreedyCtcDecoder implements CtcDecoder {
   }
 }
 
-function emitGreedy(
+export function emitGreedy(
   tokens: AlignedToken[],
   best: number,
   previous: number,
@@ -85,7 +85,7 @@ export function argmax(row: Float32Array, offset: number, length: number): numbe
   return best;
 }
 
-function logAdd(a: number, b: number): number {
+export function logAdd(a: number, b: number): number {
   if (a === -Infinity) return b;
   if (b === -Infinity) return a;
   return a > b ? a + Math.log1p(Math.exp(b - a)) : b + Math.log1p(Math.exp(a - b));
