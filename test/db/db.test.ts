@@ -14,6 +14,7 @@ import {
   migrateDatabase,
   outbox,
   tickets,
+  ticketMatches,
   utteranceMatches,
   utterances,
   type Database,
@@ -97,7 +98,10 @@ function newUtterance(callId: string, overrides: Partial<NewUtterance> = {}): Ne
 function newTicket(callId: string, overrides: Partial<NewTicket> = {}): NewTicket {
   return {
     callId,
+    startedAt: new Date("2026-03-02T09:15:00.000Z"),
+    agentId: "agent-17",
     category: "billing",
+    subcategory: "refund",
     summary: "Caller asks for a refund for a broken router.",
     dialect: "en-US",
     sentimentOverall: -0.25,
@@ -105,11 +109,40 @@ function newTicket(callId: string, overrides: Partial<NewTicket> = {}): NewTicke
     sentimentAgent: 0.25,
     sentimentTrend: [-0.5, -0.25, 0, 0.25],
     emotionMix: { angry: 0.5, neutral: 0.5 },
-    talkTime: { callerMs: 42_000, agentMs: 31_000, silenceMs: 7_000, overlapMs: 1_500 },
+    talkTime: {
+      callerMs: 42_000,
+      agentMs: 31_000,
+      nonTalkMs: 7_000,
+      overlapMs: 1_500,
+      interruptionsByCaller: 2,
+      interruptionsByAgent: 1,
+      callerWordsPerMinute: 150,
+      agentWordsPerMinute: 140,
+    },
     interruptions: 3,
-    actionItems: ["Send a replacement router"],
+    actionItems: [
+      {
+        text: "I'll send a replacement router tomorrow",
+        leg: "agent",
+        atMs: 50_000,
+        dueText: "tomorrow",
+        dueAt: "2026-03-03T09:00:00.000Z",
+      },
+    ],
     keywords: ["refund", "router"],
-    redactedTranscript: "caller: I want a refund for my broken router",
+    redactedTranscript: [
+      {
+        leg: "caller",
+        seq: 0,
+        startMs: 1200,
+        endMs: 3400,
+        text: "I want a refund for my broken router",
+        sentiment: -0.3,
+        emotion: null,
+        language: "en",
+      },
+    ],
+    redactedText: "caller: I want a refund for my broken router",
     ...overrides,
   };
 }
@@ -295,6 +328,63 @@ describe.each(backends)("on $kind", ({ kind, open }) => {
       )
       .orderBy(asc(outbox.ticketVersion));
     expect(due).toEqual([{ ticketVersion: 2 }, { ticketVersion: 3 }]);
+  });
+
+  it("finds tickets by a word of their redacted transcript, through the stored vector's index", async () => {
+    const call = newCall();
+    await db.insert(calls).values(call);
+    await db
+      .insert(tickets)
+      .values(
+        newTicket(call.id, {
+          redactedText: "caller: the water main on my street burst\nagent: a crew comes today",
+        }),
+      );
+    const search = (query: string) =>
+      db
+        .select({ callId: tickets.callId })
+        .from(tickets)
+        .where(and(eq(tickets.callId, call.id), ticketMatches(query)));
+
+    expect(await search("bursting")).toEqual([{ callId: call.id }]);
+    expect(await search("crews")).toEqual([{ callId: call.id }]);
+    expect(await search("router")).toEqual([]);
+    const plan = await db.transaction(async (tx) => {
+      await tx.execute(sql`set local enable_seqscan = off`);
+      return tx.execute(
+        sql`explain select ${tickets.callId} from ${tickets} where ${ticketMatches("water")}`,
+      );
+    });
+    expect(JSON.stringify(plan)).toContain("tickets_transcript_search_idx");
+  });
+
+  it("gives the analyst role tickets but not the unredacted utterances or parked events", async () => {
+    const call = newCall();
+    await db.insert(calls).values(call);
+    await db.insert(utterances).values(newUtterance(call.id));
+    await db.insert(tickets).values(newTicket(call.id));
+    const asAnalyst = (statement: ReturnType<typeof sql>) =>
+      db.transaction(async (tx) => {
+        await tx.execute(sql`set local role callscribe_analyst`);
+        return tx.execute(statement);
+      });
+
+    const rows = await asAnalyst(sql`select category from tickets where call_id = ${call.id}`);
+    expect(JSON.stringify(rows)).toContain("billing");
+    await asAnalyst(
+      sql`update tickets set status = 'assigned', assignee = 'crew-4' where call_id = ${call.id}`,
+    );
+    const [updated] = await db.select().from(tickets).where(eq(tickets.callId, call.id));
+    expect(updated).toMatchObject({ status: "assigned", assignee: "crew-4" });
+
+    for (const statement of [
+      sql`select text from utterances`,
+      sql`select reason from parked_events`,
+      sql`select from_uri from calls`,
+      sql`update tickets set summary = 'changed'`,
+    ]) {
+      expect(sqlState(await rejection(asAnalyst(statement)))).toBe("42501");
+    }
   });
 
   it("finds utterances by a word of their text, through the full-text index", async () => {

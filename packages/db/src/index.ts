@@ -7,6 +7,12 @@ export {
   callSourceEnum,
   outboxKindEnum,
   outboxStatusEnum,
+  ticketStatusEnum,
+  ticketUrgencyEnum,
+  webhookDeliveries,
+  webhookAttempts,
+  webhookDeliveryStatusEnum,
+  parkedEvents,
 } from "./schema.ts";
 export type {
   Call,
@@ -25,9 +31,24 @@ export type {
   RecognizedWord,
   UtteranceEmotion,
   TalkTime,
+  TalkFigures,
   SentimentTrend,
+  ActionItem,
+  TranscriptLine,
+  LanguageShare,
+  EmotionPeak,
+  LegCompletion,
+  TicketStatus,
+  TicketUrgency,
+  WebhookDeliveryStatus,
+  WebhookDelivery,
+  NewWebhookDelivery,
+  WebhookAttempt,
+  NewWebhookAttempt,
+  ParkedEvent,
+  NewParkedEvent,
 } from "./schema.ts";
-export { utteranceMatches } from "./search.ts";
+export { utteranceMatches, ticketMatches } from "./search.ts";
 export { createDatabase } from "./client.ts";
 export type { Database, DatabaseKind, DatabaseLogger, DatabaseOptions, Db, Schema } from "./client.ts";
 export { migrateDatabase } from "./migrate.ts";

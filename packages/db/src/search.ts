@@ -1,5 +1,5 @@
 import { sql, type SQL } from "drizzle-orm";
-import { transcriptVector, utterances } from "./schema.ts";
+import { tickets, transcriptVector, utterances } from "./schema.ts";
 
 /**
  * A WHERE condition matching utterances whose text contains the words of `query`, in web-search
@@ -7,4 +7,12 @@ import { transcriptVector, utterances } from "./schema.ts";
  */
 export function utteranceMatches(query: string): SQL {
   return sql`${transcriptVector(utterances.text)} @@ websearch_to_tsquery('english', ${query})`;
+}
+
+/**
+ * A WHERE condition matching tickets whose redacted transcript contains the words of `query`
+ * (web-search syntax). Served by the tickets' GIN index on the stored `transcript_search` vector.
+ */
+export function ticketMatches(query: string): SQL {
+  return sql`${tickets.transcriptSearch} @@ websearch_to_tsquery('english', ${query})`;
 }

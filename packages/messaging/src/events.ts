@@ -61,6 +61,8 @@ export const LegDone = z.object({
   leg,
   utterances: z.number().int(),
   audioMs: z.number(),
+  /** The acoustic model that recognised the leg; the ticket records it. */
+  model: z.object({ name: z.string(), version: z.string() }).optional(),
 });
 
 export const PartialResult = z.object({
