@@ -1,2 +1,5 @@
 /** Word language models and lexicons for the decoder. */
 export type { LmState, LmScore, LanguageModel, Lexicon } from "./types.ts";
+export { LmFileError } from "./errors.ts";
+export { NgramModel, type NgramTables } from "./ngram-model.ts";
+export { readArpa, readArpaTables, writeArpa } from "./arpa.ts";
