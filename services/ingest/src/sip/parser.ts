@@ -133,15 +133,38 @@ function parseUnchecked(bytes: Uint8Array, transport: SipTransportKind, limits: 
   return toMessage(head, body);
 }
 
-/** Start line and headers of a header section (including its blank line). */
-export function parseHead(section: Uint8Array, limits: SipParseLimits = defaultSipParseLimits): SipHead {
-  let text: string;
+/**
+ * Decodes one header line: UTF-8 when it is valid UTF-8, else ISO-8859-1. Real PBXs put Latin-1 display
+ * names in From and To ("Jos\xe9"); robust stacks accept them, so a byte that is not UTF-8 is read as
+ * the Latin-1 character of the same value instead of refusing the message.
+ */
+function decodeLine(bytes: Uint8Array): string {
   try {
-    text = utf8.decode(section);
-  } catch (cause) {
-    throw new SipParseError("bad-encoding", "SIP headers are not valid UTF-8", undefined, { cause });
+    return utf8.decode(bytes);
+  } catch {
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
   }
-  const lines = text.split("\n").map((line) => (line.endsWith("\r") ? line.slice(0, -1) : line));
+}
+
+function splitLines(section: Uint8Array): string[] {
+  const lines: string[] = [];
+  let from = 0;
+  for (let i = 0; i <= section.length; i++) {
+    if (i < section.length && section[i] !== LF) continue;
+    const end = i > from && section[i - 1] === CR ? i - 1 : i;
+    lines.push(decodeLine(section.subarray(from, end)));
+    from = i + 1;
+  }
+  return lines;
+}
+
+/**
+ * Start line and headers of a header section (including its blank line). A bad header line does not
+ * stop the reading: the rest are still collected, so the 400 that answers the message can carry its
+ * Via, From, To, Call-ID and CSeq, and the first problem is thrown once the section has been read.
+ */
+export function parseHead(section: Uint8Array, limits: SipParseLimits = defaultSipParseLimits): SipHead {
+  const lines = splitLines(section);
   // The section ends with its blank line; drop the two empty strings that leaves.
   while (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
   const startLine = lines[0] ?? "";
@@ -156,49 +179,52 @@ export function parseHead(section: Uint8Array, limits: SipParseLimits = defaultS
     );
   }
   const headers: SipHeader[] = [];
+  let problem: { reason: SipParseReason; message: string } | undefined;
+  const fail = (reason: SipParseReason, message: string) => {
+    problem ??= { reason, message };
+  };
   let current: SipHeader | undefined;
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;
     if (line.length > limits.maxHeaderLineBytes) {
-      throw new SipParseError(
-        "header-too-long",
-        `a SIP header line exceeds ${limits.maxHeaderLineBytes} bytes`,
-        {
-          startLine,
-          headers,
-        },
-      );
+      fail("header-too-long", `a SIP header line exceeds ${limits.maxHeaderLineBytes} bytes`);
+      current = undefined;
+      continue;
     }
     if (FORBIDDEN_IN_HEADER.test(line)) {
-      throw new SipParseError("bad-header", "a SIP header holds control characters", { startLine, headers });
+      fail("bad-header", "a SIP header holds control characters");
+      current = undefined;
+      continue;
     }
     if (line[0] === " " || line[0] === "\t") {
       // §7.3.1 folding: a line starting with white space continues the previous header.
-      if (!current)
-        throw new SipParseError("bad-header", "folded line before any header", { startLine, headers });
+      if (!current) {
+        fail("bad-header", "folded line before any header");
+        continue;
+      }
       current.value = `${current.value} ${line.trim()}`.trim();
       if (current.value.length > limits.maxHeaderLineBytes) {
-        throw new SipParseError("header-too-long", "a folded SIP header is too long", { startLine, headers });
+        fail("header-too-long", "a folded SIP header is too long");
+        headers.pop();
+        current = undefined;
       }
       continue;
     }
     const colon = line.indexOf(":");
     const name = colon > 0 ? line.slice(0, colon).trimEnd() : "";
     if (!TOKEN.test(name)) {
-      throw new SipParseError("bad-header", "a SIP header line has no valid name before ':'", {
-        startLine,
-        headers,
-      });
+      fail("bad-header", "a SIP header line has no valid name before ':'");
+      current = undefined;
+      continue;
     }
     if (headers.length >= limits.maxHeaders) {
-      throw new SipParseError("too-many-headers", `more than ${limits.maxHeaders} SIP headers`, {
-        startLine,
-        headers,
-      });
+      fail("too-many-headers", `more than ${limits.maxHeaders} SIP headers`);
+      break;
     }
     current = { name: canonicalHeaderName(name), value: line.slice(colon + 1).trim() };
     headers.push(current);
   }
+  if (problem) throw new SipParseError(problem.reason, problem.message, { startLine, headers });
   return { startLine, headers };
 }
 

@@ -43,9 +43,3 @@ export function requestContext(request: SipRequest, peer: SipPeer): RequestConte
     cseq,
   };
 }
-
-/** True when the request has the headers a response needs, so a 400 can be sent back. */
-export function canAnswer(headers: { name: string; value: string }[]): boolean {
-  const has = (name: string) => headers.some((h) => h.name === name && h.value.length > 0);
-  return has("via") && has("from") && has("to") && has("call-id") && has("cseq");
-}

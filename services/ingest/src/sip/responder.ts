@@ -1,7 +1,6 @@
 import type { Logger } from "pino";
 import type { SipHeader, SipMessage, SipResponse } from "./message.ts";
 import type { SipMetrics } from "./metrics.ts";
-import { canAnswer } from "./request-context.ts";
 import { newTag, responseTo, warningHeader } from "./responses.ts";
 import type { ServerTransaction } from "./transactions.ts";
 import type { SipPeer } from "./transport.ts";
@@ -54,13 +53,21 @@ export class SipResponder {
     this.respond(tx, status, { toTag: options.toTag ?? newTag(), headers: options.headers });
   }
 
-  /** 400 with a Warning, statelessly, for a request we could read only partly. */
-  rejectMalformed(headers: SipHeader[], peer: SipPeer, why: string, method: string): void {
+  /**
+   * 400 (or `status`) with a Warning, statelessly, for a request we could read only partly. It goes back
+   * where the request came from (its TCP connection, or its UDP source address and port), so it can be
+   * routed even when Via, Call-ID or CSeq are missing; it copies whichever of them the request had.
+   */
+  rejectMalformed(headers: SipHeader[], peer: SipPeer, why: string, method: string, status = 400): void {
     this.metrics.callsRejected.inc({ reason: "malformed" });
-    if (method === "ACK" || !canAnswer(headers)) return;
+    if (method === "ACK") return;
     this.transmit(
       peer,
-      responseTo({ headers }, 400, { peer, toTag: newTag(), headers: [warningHeader(this.warnHost, why)] }),
+      responseTo({ headers }, status, {
+        peer,
+        toTag: newTag(),
+        headers: [warningHeader(this.warnHost, why)],
+      }),
     );
   }
 }

@@ -11,6 +11,7 @@ export const REASON_PHRASES: Record<number, string> = {
   401: "Unauthorized",
   403: "Forbidden",
   405: "Method Not Allowed",
+  413: "Request Entity Too Large",
   415: "Unsupported Media Type",
   420: "Bad Extension",
   481: "Call/Transaction Does Not Exist",

@@ -147,7 +147,10 @@ export class SipUserAgentServer {
     const head = error.head;
     // Only a request whose headers we could read can be answered; responses and garbage are dropped.
     if (!head || head.startLine.startsWith("SIP/") || !this.allowlist.allows(peer.address)) return;
-    this.out.rejectMalformed(head.headers, peer, error.message, head.startLine.split(" ")[0] ?? "");
+    // §21.4.13: a body larger than we take is 413; a header section too large, or any other fault, 400.
+    // Both are 4xx: the peer must not send the same message again unchanged.
+    const status = error.reason === "too-large" ? 413 : 400;
+    this.out.rejectMalformed(head.headers, peer, error.message, head.startLine.split(" ")[0] ?? "", status);
   }
 
   /** Shutdown, first step: new INVITEs get 503 from now on. */
