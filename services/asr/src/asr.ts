@@ -1,9 +1,11 @@
+import { ConfigError } from "@callscribe/config";
 import type { Messaging } from "@callscribe/messaging";
 import { GrpcHealth } from "@callscribe/proto";
 import { startOpsServer, type ShutdownStep } from "@callscribe/runtime";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import type { AsrConfig } from "./config.ts";
+import { WordSearchOptionError } from "./engine/decoding/word-lm.ts";
 import {
   createRecognizerEngine,
   engineChunkMs,
@@ -24,6 +26,16 @@ export interface LoadedRecognizer {
   /** Closes the engine, then the VAD and model sessions. */
   close(): Promise<void>;
 }
+
+/** The variables of the engine's decoder options. */
+const decoderVariables = {
+  decoder: "ASR_DECODER",
+  beamWidth: "ASR_BEAM_WIDTH",
+  lmWeight: "ASR_LM_WEIGHT",
+  wordBonus: "ASR_WORD_BONUS",
+  oovPolicy: "ASR_OOV_POLICY",
+  oovPenalty: "ASR_OOV_PENALTY",
+} as const;
 
 /** Model, VAD and engine as the config says; a ModelLoadError names what does not match. */
 export async function loadRecognizer(
@@ -53,13 +65,24 @@ export async function loadRecognizer(
     await model.close();
     throw err;
   }
-  const engine = createRecognizerEngine({
-    model,
-    vad,
-    options: config.engine,
-    logger: deps.logger,
-    ...(deps.registry ? { registry: deps.registry } : {}),
-  });
+  let engine: RecognizerEngine;
+  try {
+    engine = createRecognizerEngine({
+      model,
+      vad,
+      options: config.engine,
+      logger: deps.logger,
+      ...(deps.registry ? { registry: deps.registry } : {}),
+    });
+  } catch (err) {
+    await vad.close();
+    await model.close();
+    if (err instanceof WordSearchOptionError && err.option in decoderVariables) {
+      const variable = decoderVariables[err.option as keyof typeof decoderVariables];
+      throw new ConfigError("asr", [{ variable, problem: err.message }]);
+    }
+    throw err;
+  }
   return {
     model,
     vad,

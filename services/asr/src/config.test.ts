@@ -81,4 +81,38 @@ describe("loadConfig", () => {
       /ASR_VAD_ENERGY_FLOOR_DBFS/,
     );
   });
+
+  it("reads the decoder knobs and refuses bad values, naming the variable and the range", () => {
+    const dir = folder({ "model.onnx": "", "tokens.txt": "" });
+    const defaults = loadConfig({ ASR_MODEL_DIR: dir });
+    expect(defaults.engine).toMatchObject({ decoder: undefined, beamWidth: 8, oovPolicy: "refuse" });
+    const set = loadConfig({
+      ASR_MODEL_DIR: dir,
+      ASR_DECODER: "lm",
+      ASR_LM_WEIGHT: "0.7",
+      ASR_WORD_BONUS: "-0.5",
+      ASR_BEAM_WIDTH: "6",
+      ASR_OOV_POLICY: "allow",
+      ASR_OOV_PENALTY: "-4.5",
+    });
+    expect(set.engine).toMatchObject({
+      decoder: "lm",
+      lmWeight: 0.7,
+      wordBonus: -0.5,
+      beamWidth: 6,
+      oovPolicy: "allow",
+      oovPenalty: -4.5,
+    });
+    const bad: Array<[string, string, RegExp]> = [
+      ["ASR_DECODER", "viterbi", /ASR_DECODER: must be one of: greedy, beam, lm/],
+      ["ASR_LM_WEIGHT", "heavy", /ASR_LM_WEIGHT: must be a number from 0 to 5/],
+      ["ASR_LM_WEIGHT", "-1", /ASR_LM_WEIGHT: must be a number from 0 to 5/],
+      ["ASR_WORD_BONUS", "99", /ASR_WORD_BONUS: must be a number from -20 to 20/],
+      ["ASR_BEAM_WIDTH", "0", /ASR_BEAM_WIDTH: must be a whole number from 1 to 128/],
+      ["ASR_OOV_POLICY", "maybe", /ASR_OOV_POLICY: must be one of: refuse, allow/],
+      ["ASR_OOV_PENALTY", "3", /ASR_OOV_PENALTY: must be a number from -100 to 0/],
+    ];
+    for (const [variable, value, message] of bad)
+      expect(() => loadConfig({ ASR_MODEL_DIR: dir, [variable]: value })).toThrow(message);
+  });
 });

@@ -9,6 +9,15 @@ export const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 
 export const defaultModelDir = "models/asr-en-telephony";
 
+/** A decimal number within [min, max]; the message says the range. */
+function decimal(fallback: number, min: number, max: number) {
+  const hint = `must be a number from ${min} to ${max}`;
+  return z.coerce
+    .number({ invalid_type_error: hint })
+    .refine((v) => Number.isFinite(v) && v >= min && v <= max, hint)
+    .default(fallback);
+}
+
 const shape = {
   ASR_MODEL_DIR: z.string().min(1).default(defaultModelDir),
   ASR_PRECISION: z
@@ -33,6 +42,20 @@ const shape = {
   /** Chunks waiting for the batcher, all streams together; 0 means 4 per stream. */
   ASR_MAX_QUEUED_CHUNKS: env.int(0, 0, 1_000_000),
   ASR_CHUNK_MS: env.int(240, 40, 2000),
+  /** greedy, beam or lm; unset: lm when the model has a language model, greedy otherwise. */
+  ASR_DECODER: z
+    .enum(["greedy", "beam", "lm"], { errorMap: () => ({ message: "must be one of: greedy, beam, lm" }) })
+    .optional(),
+  ASR_BEAM_WIDTH: env.int(8, 1, 128),
+  /** Weight of the LM's ln-probability at each word end. */
+  ASR_LM_WEIGHT: decimal(0.8, 0, 5),
+  /** Score added per recognised word by the LM search. */
+  ASR_WORD_BONUS: decimal(1, -20, 20),
+  ASR_OOV_POLICY: z
+    .enum(["refuse", "allow"], { errorMap: () => ({ message: "must be one of: refuse, allow" }) })
+    .default("refuse"),
+  /** Score added per word outside the lexicon under ASR_OOV_POLICY=allow. */
+  ASR_OOV_PENALTY: decimal(-10, -100, 0),
   /** Audio windows quieter than this (dBFS) are silence without a VAD pass; 0 runs the VAD on every window. */
   ASR_VAD_ENERGY_FLOOR_DBFS: env.int(-60, -120, 0),
   /** Streams' VAD windows batched into one Silero pass. */
@@ -85,6 +108,12 @@ export interface AsrConfig {
     maxStreams: number;
     maxQueuedChunks: number;
     chunkMs: number;
+    decoder: "greedy" | "beam" | "lm" | undefined;
+    beamWidth: number;
+    lmWeight: number;
+    wordBonus: number;
+    oovPolicy: "refuse" | "allow";
+    oovPenalty: number;
     vadEnergyFloorDbfs: number | null;
     vadMaxBatch: number;
   };
@@ -182,6 +211,12 @@ export function loadConfig(environment: Env = process.env): AsrConfig {
       maxStreams,
       maxQueuedChunks: raw.ASR_MAX_QUEUED_CHUNKS === 0 ? 4 * maxStreams : raw.ASR_MAX_QUEUED_CHUNKS,
       chunkMs: raw.ASR_CHUNK_MS,
+      decoder: raw.ASR_DECODER,
+      beamWidth: raw.ASR_BEAM_WIDTH,
+      lmWeight: raw.ASR_LM_WEIGHT,
+      wordBonus: raw.ASR_WORD_BONUS,
+      oovPolicy: raw.ASR_OOV_POLICY,
+      oovPenalty: raw.ASR_OOV_PENALTY,
       vadEnergyFloorDbfs: raw.ASR_VAD_ENERGY_FLOOR_DBFS === 0 ? null : raw.ASR_VAD_ENERGY_FLOOR_DBFS,
       vadMaxBatch: raw.ASR_VAD_MAX_BATCH,
     },

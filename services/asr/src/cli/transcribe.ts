@@ -2,6 +2,10 @@
  * Transcribes WAV recordings with the same engine as the service:
  *   npx tsx services/asr/src/cli/transcribe.ts <file-or-folder>... [--format json|text] [--out dir]
  *     [--precision int8|fp32] [--model-dir dir] [--jobs n]
+ *     [--decoder greedy|beam|lm] [--lm-weight w] [--word-bonus b] [--beam-width n]
+ *     [--oov-policy refuse|allow] [--oov-penalty p]
+ * The decoder flags stand for ASR_DECODER, ASR_LM_WEIGHT, ASR_WORD_BONUS, ASR_BEAM_WIDTH, ASR_OOV_POLICY and
+ * ASR_OOV_PENALTY; without them the service's defaults apply (the LM search when the model has an LM).
  * Mono files give one leg ("mono"); stereo files give the caller (channel 0) and the agent (channel 1).
  * Output goes to stdout (JSON: one document per line) or to one file per recording under --out.
  * Exits 1 when any file could not be transcribed (after doing the others), 2 on a usage error.
@@ -18,7 +22,19 @@ import type { RecognizerEngine } from "../engine/index.ts";
 import { formatText, legNamesByChannelCount, toUtterances, type FileTranscript } from "./format.ts";
 import { ProgressReporter } from "./progress.ts";
 
-const usage = `usage: transcribe <file-or-folder>... [--format json|text] [--out dir] [--precision int8|fp32] [--model-dir dir] [--jobs n]`;
+const usage = `usage: transcribe <file-or-folder>... [--format json|text] [--out dir] [--precision int8|fp32] [--model-dir dir] [--jobs n]
+    [--decoder greedy|beam|lm] [--lm-weight w] [--word-bonus b] [--beam-width n] [--oov-policy refuse|allow] [--oov-penalty p]
+  (the decoder flags set ASR_DECODER, ASR_LM_WEIGHT, ASR_WORD_BONUS, ASR_BEAM_WIDTH, ASR_OOV_POLICY, ASR_OOV_PENALTY)`;
+
+/** Decoder flags and the variables they set. */
+const decoderFlags = {
+  decoder: "ASR_DECODER",
+  "lm-weight": "ASR_LM_WEIGHT",
+  "word-bonus": "ASR_WORD_BONUS",
+  "beam-width": "ASR_BEAM_WIDTH",
+  "oov-policy": "ASR_OOV_POLICY",
+  "oov-penalty": "ASR_OOV_PENALTY",
+} as const;
 
 class UsageError extends Error {
   override readonly name = "UsageError";
@@ -86,7 +102,7 @@ async function transcribeFile(engine: RecognizerEngine, job: Job): Promise<FileT
   const legs = await Promise.all(
     wav.samples.map(async (channel, index) => {
       const pcm = native ? channel : float32ToPcm16(resample(channel, wav.sampleRate, sampleRate));
-      const events = await engine.recognize(pcm, { sampleRate, decoder: "greedy" });
+      const events = await engine.recognize(pcm, { sampleRate });
       return { leg: legNames[index]!, channel: index, utterances: toUtterances(events) };
     }),
   );
@@ -126,6 +142,12 @@ async function main(): Promise<number> {
       precision: { type: "string" },
       "model-dir": { type: "string" },
       jobs: { type: "string", default: "4" },
+      decoder: { type: "string" },
+      "lm-weight": { type: "string" },
+      "word-bonus": { type: "string" },
+      "beam-width": { type: "string" },
+      "oov-policy": { type: "string" },
+      "oov-penalty": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -144,6 +166,10 @@ async function main(): Promise<number> {
   const overrides: Record<string, string> = { ASR_WORKER: "false" };
   if (values["model-dir"] !== undefined) overrides.ASR_MODEL_DIR = resolve(values["model-dir"]);
   if (values.precision !== undefined) overrides.ASR_PRECISION = values.precision;
+  for (const [flag, variable] of Object.entries(decoderFlags)) {
+    const value = values[flag as keyof typeof decoderFlags];
+    if (value !== undefined) overrides[variable] = value;
+  }
   const config = loadConfigWith(overrides);
   const logger = createLogger({ service: "transcribe", level: "warn", destination: process.stderr });
 

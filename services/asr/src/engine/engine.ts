@@ -1,10 +1,12 @@
 import { FailedPreconditionError, InvalidArgumentError, ResourceExhaustedError } from "@callscribe/errors";
 import { DynamicBatcher } from "./batching/batcher.ts";
+import { wordSearchOf, type WordSearch } from "./decoding/word-search.ts";
 import { FbankExtractor } from "./features/fbank.ts";
 import { createEngineMetrics, type EngineMetrics } from "./metrics.ts";
 import { AcousticModel, framesIn } from "./model/acoustic-model.ts";
 import { EngineStream } from "./streaming/stream.ts";
 import type {
+  Decoder,
   EngineDeps,
   EngineOptions,
   EngineStats,
@@ -59,6 +61,7 @@ export interface EngineInternals {
  */
 export class Recognizer implements RecognizerEngine {
   readonly model: ModelInfo;
+  readonly decoder: Decoder;
   readonly batcher: DynamicBatcher;
   readonly options: EngineOptions;
   readonly #acoustic: AcousticModel;
@@ -66,6 +69,8 @@ export class Recognizer implements RecognizerEngine {
   readonly #logger: Logger;
   readonly #metrics: EngineMetrics;
   readonly #extractor: FbankExtractor;
+  /** The LM search's shared model and knobs; null without a language model. */
+  readonly #wordSearch: WordSearch | null;
   readonly #streams = new Set<EngineStream>();
   readonly #vadQueue = new Set<EngineStream>();
   readonly #internals: EngineInternals;
@@ -93,6 +98,8 @@ export class Recognizer implements RecognizerEngine {
     this.#logger = deps.logger;
     this.#internals = internals;
     this.model = deps.model.info;
+    this.#wordSearch = wordSearchOf(deps.model, deps.language, this.options);
+    this.decoder = this.options.decoder ?? (this.#wordSearch ? "lm" : "greedy");
     this.#metrics = createEngineMetrics(deps.registry, () => this.queuedChunks());
     this.#extractor = new FbankExtractor(deps.model.spec.features);
     this.batcher = new DynamicBatcher({
@@ -132,6 +139,8 @@ export class Recognizer implements RecognizerEngine {
         chunkFrames: framesIn(spec, this.options.chunkMs),
         finalsOnlyChunkFrames: framesIn(spec, finalsOnlyChunkMs(this.options)),
         beamWidth: this.options.beamWidth ?? 8,
+        defaultDecoder: this.decoder,
+        wordSearch: this.#wordSearch,
         maxBacklogMs: this.options.maxStreamBacklogMs ?? 30_000,
         vadWindowSamples: SileroVad.windowSamples(spec.sampleRate, this.options.vadWindowMs ?? 64),
         logger: this.#logger,

@@ -14,6 +14,8 @@ export type {
   Hotword,
   EndpointingOptions,
   StreamOptions,
+  Decoder,
+  WordLanguageModel,
   WordTiming,
   RecognitionEvent,
   RecognitionStream,

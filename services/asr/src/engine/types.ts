@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
+import type { LanguageModel, Lexicon } from "./lm/types.ts";
 
 export type { Logger, Registry };
 
@@ -87,8 +88,21 @@ export interface EngineOptions {
   chunkMs: number;
   /** Audio one stream may have waiting for the VAD and the model before pushAudio refuses more; default 30000. */
   maxStreamBacklogMs?: number;
-  /** Beam width of the prefix beam search; default 8. */
+  /** Beam width of the prefix beam searches (with and without the LM); default 8. */
   beamWidth?: number;
+  /**
+   * Decoder of streams that do not name one: `lm` (the default when the engine has a language model),
+   * `beam` or `greedy` (the default without one).
+   */
+  decoder?: Decoder;
+  /** Weight of ln P_LM at each word end of the LM search; default 0.8. */
+  lmWeight?: number;
+  /** Score added per word by the LM search (insertion bonus); default 1. */
+  wordBonus?: number;
+  /** Words outside the lexicon: `refuse` (default) keeps to it, `allow` spells them as `<unk>` at `oovPenalty`. */
+  oovPolicy?: "refuse" | "allow";
+  /** Score added per word outside the lexicon under `allow` (≤ 0); default -10. */
+  oovPenalty?: number;
   /**
    * Chunk of streams without interim results (recognize(), finals-only clients); default 4000. Each chunk
    * carries the receptive field's context on both sides, so larger chunks recompute less of it; an
@@ -127,12 +141,16 @@ export interface EndpointingOptions {
   minSpeechMs?: number;
 }
 
+/** `greedy`: best token per frame; `beam`: prefix beam search over tokens; `lm`: word search with the language model. */
+export type Decoder = "greedy" | "beam" | "lm";
+
 export interface StreamOptions {
   sampleRate: 8000 | 16000;
   interimResults: boolean;
   hotwords?: Hotword[];
   endpointing?: EndpointingOptions;
-  decoder?: "greedy" | "beam";
+  /** Default: the engine's decoder. Hotwords with `greedy` decode with `beam` (greedy cannot boost). */
+  decoder?: Decoder;
   labels?: Record<string, string>;
 }
 
@@ -184,13 +202,23 @@ export interface RecognizerEngine {
   /** Whole audio: the same streaming path run as fast as possible; returns the final events. */
   recognize(pcm: Int16Array, options: Omit<StreamOptions, "interimResults">): Promise<RecognitionEvent[]>;
   readonly model: ModelInfo;
+  /** The decoder of streams that do not name one. */
+  readonly decoder: Decoder;
   stats(): EngineStats;
   close(): Promise<void>;
+}
+
+/** A word language model and the lexicon the decoder spells its words with. */
+export interface WordLanguageModel {
+  lm: LanguageModel;
+  lexicon: Lexicon;
 }
 
 export interface EngineDeps {
   model: AsrModel;
   vad: VadModel;
+  /** Decode with this LM and lexicon instead of the model folder's (a deployment's own, or none: null). */
+  language?: WordLanguageModel | null;
   options: EngineOptions;
   logger: Logger;
   registry?: Registry;

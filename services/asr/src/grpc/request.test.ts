@@ -100,13 +100,14 @@ describe("validateRecognitionConfig", () => {
     );
   });
 
-  it("checks hotword boosts and phrases, and switches to beam search for them", () => {
+  it("checks hotword boosts and phrases, and leaves the decoder to the server", () => {
     const ok = validateRecognitionConfig(
       config({ hotwords: [{ phrase: " conference ", boost: 2 }] }),
       streaming,
     );
-    expect(ok.stream).toMatchObject({ hotwords: [{ phrase: "conference", boost: 2 }], decoder: "beam" });
-    expect(validateRecognitionConfig(config({}), streaming).stream.decoder).toBe("greedy");
+    expect(ok.stream).toMatchObject({ hotwords: [{ phrase: "conference", boost: 2 }] });
+    // The server's decoder applies (the request has no field for it).
+    expect(validateRecognitionConfig(config({}), streaming).stream.decoder).toBeUndefined();
     expect(
       refusal(() => validateRecognitionConfig(config({ hotwords: [{ phrase: "x", boost: 0 }] }), streaming)),
     ).toMatch(/hotwords\[0\]\.boost 0 is out of range/);

@@ -104,16 +104,11 @@ export function validateRecognitionConfig(
     );
   }
 
-  const stream: Omit<StreamOptions, "sampleRate"> = {
-    interimResults: config.interimResults,
-    decoder: "greedy",
-  };
+  // The server's decoder (ASR_DECODER: the LM search when the model has an LM); with hotwords a greedy
+  // server decodes with the beam search, which can boost them.
+  const stream: Omit<StreamOptions, "sampleRate"> = { interimResults: config.interimResults };
   const hotwords = validateHotwords(config.hotwords);
-  if (hotwords.length > 0) {
-    stream.hotwords = hotwords;
-    // Boosting needs the prefix beam search; greedy decoding cannot apply it.
-    stream.decoder = "beam";
-  }
+  if (hotwords.length > 0) stream.hotwords = hotwords;
   const endpointing = validateEndpointing(config.endpointing);
   if (endpointing) stream.endpointing = endpointing;
   const labels = validateLabels(config.labels);

@@ -4,10 +4,13 @@ import { StreamingResampler, pcm16ToFloat32 } from "@callscribe/audio";
 import { FailedPreconditionError, InvalidArgumentError, ResourceExhaustedError } from "@callscribe/errors";
 import { BeamCtcDecoder, GreedyCtcDecoder, type CtcDecoder } from "../decoding/ctc.ts";
 import { HotwordGraph } from "../decoding/hotwords.ts";
+import type { LexiconTrie } from "../decoding/lexicon-trie.ts";
+import type { WordLm, WordSearchOptions } from "../decoding/word-lm.ts";
+import { WordLmCtcDecoder } from "../decoding/word-lm-ctc.ts";
 import { assembleTranscript } from "../decoding/words.ts";
 import type { FbankExtractor } from "../features/fbank.ts";
 import type { AcousticModelSpec } from "../model/acoustic-model.ts";
-import type { RecognitionEvent, RecognitionStream, StreamOptions } from "../types.ts";
+import type { Decoder, RecognitionEvent, RecognitionStream, StreamOptions } from "../types.ts";
 import { UtteranceEndpointer, defaultEndpointerConfig } from "../vad/endpointer.ts";
 import { VadState, type VadWindow } from "../vad/silero.ts";
 import { AudioBuffer } from "./audio-buffer.ts";
@@ -34,6 +37,10 @@ export interface StreamContext {
   /** Chunk of a stream without partial results: larger, since nothing is shown before the final. */
   finalsOnlyChunkFrames: number;
   beamWidth: number;
+  /** Decoder of streams that name none. */
+  defaultDecoder: Decoder;
+  /** The LM search's shared model and knobs; null without a language model. */
+  wordSearch: { lm: WordLm; options: WordSearchOptions } | null;
   maxBacklogMs: number;
   vadWindowSamples: number;
   logger: Logger;
@@ -68,8 +75,15 @@ export function validateStreamOptions(options: StreamOptions): void {
       `sample rate ${String(options.sampleRate)} Hz is not supported; send 8000 or 16000 Hz audio`,
     );
   }
-  if (options.decoder !== undefined && options.decoder !== "greedy" && options.decoder !== "beam") {
-    throw new InvalidArgumentError(`decoder ${JSON.stringify(options.decoder)} is not one of greedy, beam`);
+  if (
+    options.decoder !== undefined &&
+    options.decoder !== "greedy" &&
+    options.decoder !== "beam" &&
+    options.decoder !== "lm"
+  ) {
+    throw new InvalidArgumentError(
+      `decoder ${JSON.stringify(options.decoder)} is not one of greedy, beam, lm`,
+    );
   }
   const hotwords = options.hotwords ?? [];
   if (hotwords.length > MAX_HOTWORDS)
@@ -109,7 +123,9 @@ export class EngineStream implements RecognitionStream {
   readonly #endpointer: UtteranceEndpointer;
   readonly #window: number;
   readonly #hotwords: HotwordGraph | null;
-  readonly #useBeam: boolean;
+  readonly #decoder: Decoder;
+  /** Words of the hotwords that the lexicon lacks (LM search only). */
+  readonly #hotwordWords: LexiconTrie | null = null;
   /** Start of the next VAD window, in model-rate samples from the stream start. */
   #vadNext = 0;
   /** A window was taken for the VAD and its probability has not come back yet. */
@@ -156,8 +172,15 @@ export class EngineStream implements RecognitionStream {
     });
     const hotwords = options.hotwords ?? [];
     this.#hotwords = hotwords.length > 0 ? HotwordGraph.build(hotwords, ctx.spec.vocabulary) : null;
-    // Hotwords live in the beam search; greedy decoding cannot apply them.
-    this.#useBeam = options.decoder === "beam" || this.#hotwords !== null;
+    const decoder = options.decoder ?? ctx.defaultDecoder;
+    if (decoder === "lm" && !ctx.wordSearch)
+      throw new InvalidArgumentError(
+        'decoder "lm" needs a language model and the served model has none; ask for greedy or beam',
+      );
+    // Hotwords live in the beam searches; greedy decoding cannot apply them.
+    this.#decoder = decoder === "greedy" && this.#hotwords ? "beam" : decoder;
+    if (this.#decoder === "lm" && this.#hotwords && ctx.wordSearch)
+      this.#hotwordWords = ctx.wordSearch.lm.hotwordWords(hotwords, ctx.spec.vocabulary);
   }
 
   onEvent(listener: (event: RecognitionEvent) => void): void {
@@ -354,7 +377,12 @@ export class EngineStream implements RecognitionStream {
   #createDecoder(): CtcDecoder {
     const { vocabulary } = this.#ctx.spec;
     const size = vocabulary.tokens.length;
-    if (!this.#useBeam) return new GreedyCtcDecoder(size, vocabulary.blankId);
+    if (this.#decoder === "greedy") return new GreedyCtcDecoder(size, vocabulary.blankId);
+    const search = this.#ctx.wordSearch;
+    if (this.#decoder === "lm" && search) {
+      const hotwords = this.#hotwords ? { graph: this.#hotwords, words: this.#hotwordWords } : null;
+      return new WordLmCtcDecoder(search.lm, search.options, hotwords);
+    }
     return new BeamCtcDecoder(size, vocabulary.blankId, {
       beamWidth: this.#ctx.beamWidth,
       hotwords: this.#hotwords,
