@@ -76,6 +76,30 @@ export class AsyncJetStreamPublisher {
     });
     this.sweeper = setInterval(() => this.sweep(performance.now()), SWEEP_MS);
     this.sweeper.unref();
+    void this.watchConnection();
+  }
+
+  /**
+   * A publish in flight when the connection drops either reached the old server or was lost with the
+   * socket; its ack will never come. Failing it at once, instead of at its timeout, lets the caller
+   * rewind and resend it before anything newer: otherwise newer publishes sent after the reconnect
+   * reach the new server first and the stream stores the leg's frames out of order.
+   */
+  private async watchConnection(): Promise<void> {
+    for await (const status of this.nc.status()) {
+      if (status.type === "disconnect" || status.type === "reconnect") {
+        this.failAll(
+          `NATS connection ${status.type === "disconnect" ? "lost" : "re-established"}; no ack will come`,
+        );
+      }
+    }
+  }
+
+  private failAll(reason: string): void {
+    if (this.pending.size === 0) return;
+    const left = [...this.pending.values()];
+    this.pending.clear();
+    for (const entry of left) entry.callback(new JetStreamPublishError(reason));
   }
 
   /** Publishes with a message id (for the stream's deduplication); `callback` runs once, with the ack or an error. */
@@ -105,9 +129,7 @@ export class AsyncJetStreamPublisher {
   close(): void {
     clearInterval(this.sweeper);
     this.subscription.unsubscribe();
-    const left = [...this.pending.values()];
-    this.pending.clear();
-    for (const entry of left) entry.callback(new JetStreamPublishError("publisher closed"));
+    this.failAll("publisher closed");
   }
 
   private sweep(now: number): void {
