@@ -3,3 +3,10 @@ export type { LmState, LmScore, LanguageModel, Lexicon } from "./types.ts";
 export { LmFileError } from "./errors.ts";
 export { NgramModel, type NgramTables } from "./ngram-model.ts";
 export { readArpa, readArpaTables, writeArpa } from "./arpa.ts";
+export {
+  readLmBinary,
+  readLmBinaryTables,
+  writeLmBinary,
+  encodeLmBinary,
+  LM_BINARY_FORMAT,
+} from "./binary.ts";
