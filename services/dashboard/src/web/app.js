@@ -268,13 +268,18 @@ async function loadTicket(callId) {
     ["Emotion", t.emotionPeak ?? NOT_MEASURED],
     [
       "Talk time",
-      `caller ${fmtSeconds(t.talk.callerMs)}, agent ${fmtSeconds(t.talk.agentMs)}, silence ${fmtSeconds(t.talk.silenceMs)}`,
+      `caller ${fmtSeconds(t.talk.callerMs)}, agent ${fmtSeconds(t.talk.agentMs)}, no talk ${fmtSeconds(t.talk.nonTalkMs)}`,
     ],
     ["Interruptions", t.talk.interruptions],
     ["Summary", t.summary],
-    ["Action items", t.actionItems.length ? t.actionItems.join("; ") : "none"],
+    [
+      "Action items",
+      t.actionItems.length
+        ? t.actionItems.map((a) => (a.dueText ? `${a.text} (${a.dueText})` : a.text)).join("; ")
+        : "none",
+    ],
     ["Keywords", t.keywords.join(", ")],
-    ["Recognised by", t.asrModel ?? ""],
+    ["Recognised by", t.asrModel ? `${t.asrModel}${t.asrModelVersion ? ` ${t.asrModelVersion}` : ""}` : ""],
   ];
   const dl = $("ticket-facts");
   dl.replaceChildren();
