@@ -10,3 +10,4 @@ export {
   encodeLmBinary,
   LM_BINARY_FORMAT,
 } from "./binary.ts";
+export { readSphinxTrie, readSphinxTrieTables, type SphinxTrieInfo } from "./sphinx-trie.ts";
