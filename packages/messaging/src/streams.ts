@@ -62,12 +62,18 @@ export function streamConfigs(
   ];
 }
 
-/** Creates or updates the streams; safe to run from every replica at every start. */
+/**
+ * Creates or updates the streams; safe to run from every replica at every start. An existing stream
+ * keeps its duplicate window: an operator may have tuned it (`nats stream edit`), and no publisher's
+ * correctness depends on its length (frames are resent within seconds; utterances are published
+ * against what RESULTS holds).
+ */
 export async function ensureStreams(jsm: JetStreamManager, limits?: StreamLimits): Promise<void> {
   for (const config of streamConfigs(limits)) {
     const name = config.name;
     const existing = await jsm.streams.info(name).catch(() => undefined);
-    if (existing) await jsm.streams.update(name, config);
+    if (existing)
+      await jsm.streams.update(name, { ...config, duplicate_window: existing.config.duplicate_window });
     else await jsm.streams.add(config);
   }
 }

@@ -25,6 +25,7 @@ import {
   type LoadedRecognizer,
 } from "../../../services/asr/src/asr.ts";
 import { connectTestStreams, testNatsUrl, uniqueCallId } from "../../support/infra.ts";
+import { PrivateNatsServer } from "../../faults/support/nats-server.ts";
 import {
   concatPcm,
   heldOutPrompts,
@@ -41,6 +42,8 @@ const frameSamples = 160; // 20 ms at 8 kHz
 
 let loaded: LoadedRecognizer;
 let publisher: Messaging;
+/** The server replicas connect to; a describe block below points it at a private one. */
+let natsUrl = testNatsUrl;
 let prompts: Prompt[];
 const bucket = `ASR_CLAIMS_${uniqueCallId("w").replace(/-/g, "_")}`;
 const consumers: string[] = [];
@@ -69,7 +72,7 @@ async function startReplica(callId: string, replicaId: string) {
   if (!consumers.includes(consumer)) consumers.push(consumer);
   const config = testConfig({
     ASR_WORKER: "true",
-    NATS_URL: testNatsUrl,
+    NATS_URL: natsUrl,
     ASR_CLAIMS_BUCKET: bucket,
     ASR_CALLS_CONSUMER: consumer,
     ASR_CALLS_SUBJECT: subjects.callStarted(callId),
@@ -304,5 +307,60 @@ describe("JetStream worker", () => {
       await metricValue(b.registry, "asr_worker_utterances_total", { duplicate: "true" }),
     ).toBeGreaterThanOrEqual(1);
     expect(await metricValue(b.registry, "asr_worker_calls_total", { outcome: "done" })).toBe(1);
+  });
+});
+
+describe("JetStream worker, takeover after the RESULTS duplicate window", () => {
+  let nats: PrivateNatsServer;
+  let shared: Messaging;
+  beforeAll(async () => {
+    nats = await PrivateNatsServer.start();
+    shared = publisher;
+    natsUrl = nats.url;
+    publisher = await connectTestStreams("asr-worker-test-private", [nats.url]);
+    // A window far shorter than the takeover (claim TTL 2 s), as 2 minutes is to a long call; the
+    // replicas' start keeps it.
+    const results = await publisher.jsm.streams.info("RESULTS");
+    await publisher.jsm.streams.update("RESULTS", { ...results.config, duplicate_window: 1_000_000_000 });
+  });
+  afterAll(async () => {
+    for (const { service, messaging } of services.splice(0)) {
+      await service.stop().catch(() => undefined);
+      await messaging.drain().catch(() => undefined);
+    }
+    await publisher?.drain().catch(() => undefined);
+    publisher = shared;
+    natsUrl = testNatsUrl;
+    await nats?.close();
+  });
+
+  it("does not store again an utterance RESULTS already holds, however long ago it was stored", async () => {
+    const callId = uniqueCallId("asr");
+    const speaking = promptsWithSpeech(prompts, loaded.engine.model.precision);
+    const [p0, p1] = [0, 1].map((i) => speaking[i % speaking.length]!) as [Prompt, Prompt];
+    const firstPart = concatPcm([silence(200), p0.pcm, silence(1500)]);
+    const pcm = concatPcm([firstPart, p1.pcm, silence(1000)]);
+    const frames = Math.ceil(pcm.length / frameSamples);
+    const firstFrames = Math.floor(firstPart.length / frameSamples);
+
+    const a = await startReplica(callId, "A");
+    await publishCallStarted(callId, ["caller"]);
+    await publishFrames(callId, "caller", pcm, 0, firstFrames);
+    await waitForMessage("RESULTS", subjects.utterance(callId, "caller"));
+    await a.messaging.nc.close();
+    // Past the duplicate window: JetStream no longer remembers A's message ids.
+    await sleep(1500);
+    const b = await startReplica(callId, "B");
+    await publishFrames(callId, "caller", pcm, firstFrames, frames);
+    await publishCallEnded(callId, { caller: frames - 1 });
+
+    await waitForMessage("RESULTS", subjects.legDone(callId, "caller"));
+    const utterances = (await readAll(subjects.utterance(callId, "caller"))).map((m) =>
+      decodeEvent(UtteranceResult, m.data, "utterance"),
+    );
+    expect(utterances.length).toBeGreaterThanOrEqual(2);
+    expect(utterances.map((u) => u.seq)).toEqual(utterances.map((_, i) => i));
+    expect(await metricValue(b.registry, "asr_worker_takeovers_total")).toBeGreaterThanOrEqual(1);
+    expect(await readAll(subjects.legDone(callId, "caller"))).toHaveLength(1);
   });
 });

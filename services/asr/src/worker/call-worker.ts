@@ -14,7 +14,7 @@ import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import type { RecognizerEngine } from "../engine/index.ts";
 import { ClaimStore, type CallClaim } from "./claims.ts";
-import { LegAbortedError, transcribeLeg, type LegContext } from "./leg.ts";
+import { AUDIO_PULL_EXPIRES_MS, LegAbortedError, transcribeLeg, type LegContext } from "./leg.ts";
 import { createWorkerMetrics } from "./metrics.ts";
 
 export interface CallWorkerOptions {
@@ -310,7 +310,8 @@ async function waitForCallEnded(
     filter_subjects: subjects.callEnded(callId),
     deliver_policy: DeliverPolicy.All,
   });
-  const messages = await consumer.consume({ max_messages: 1 });
+  // Short pulls, so a NATS restart is noticed and the reader recreated within seconds.
+  const messages = await consumer.consume({ max_messages: 1, expires: AUDIO_PULL_EXPIRES_MS });
   const stop = () => messages.stop();
   signal.addEventListener("abort", stop, { once: true });
   try {

@@ -9,7 +9,8 @@ export interface CallClaim {
 
 const encoder = new TextEncoder();
 
-function isWrongLastSequence(err: unknown): boolean {
+/** A compare-and-set write (KV revision, expected last subject sequence) found another value there. */
+export function isWrongLastSequence(err: unknown): boolean {
   return (
     err instanceof JetStreamApiError &&
     (err.code === JetStreamApiCodes.StreamWrongLastSequence ||

@@ -3,6 +3,7 @@ import {
   LegDone,
   PartialResult,
   UtteranceResult,
+  decodeEvent,
   encodeEvent,
   parseFrameHeaders,
   subjects,
@@ -13,6 +14,7 @@ import { ResourceExhaustedError } from "@callscribe/errors";
 import { DeliverPolicy } from "@nats-io/jetstream";
 import type { Logger } from "pino";
 import type { RecognitionEvent, RecognitionStream, RecognizerEngine } from "../engine/index.ts";
+import { isWrongLastSequence } from "./claims.ts";
 import type { WorkerMetrics } from "./metrics.ts";
 
 export interface LegContext {
@@ -47,6 +49,20 @@ export const legDoneMsgId = (callId: string, leg: Leg) => `d.${callId}.${leg}`;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
+ * Pull requests of the audio reader expire this often, and the server sends a heartbeat every half of
+ * it: after a NATS restart the reader notices a lost consumer within about this time and recreates it,
+ * instead of after the client's default of 30 s per try.
+ */
+export const AUDIO_PULL_EXPIRES_MS = 2000;
+const PUBLISH_RETRY_MAX_MS = 2000;
+
+/** Where a leg's utterances stand in RESULTS: the last one's utterance seq and its stream sequence. */
+interface StoredPosition {
+  seq: number;
+  streamSeq: number;
+}
+
+/**
  * Recognises one leg of a call from the start of its audio in AUDIO: frames in order (gaps are
  * counted, repeats skipped), partials to core NATS, finals to RESULTS with deterministic message
  * ids, and the leg-done marker once the leg's last frame has been recognised.
@@ -55,11 +71,28 @@ export async function transcribeLeg(ctx: LegContext, job: LegJob): Promise<LegDo
   const { messaging, engine, metrics } = ctx;
   const { callId, leg, signal } = job;
   const log = ctx.logger.child({ callId, leg });
+  // A takeover replays the leg from its start: what RESULTS already holds is not published again,
+  // however long ago it was stored (the stream's duplicate window is only minutes).
+  let stored = await lastStoredUtterance(messaging, callId, leg);
   const consumer = await messaging.js.consumers.get("AUDIO", {
     filter_subjects: subjects.audio(callId, leg),
     deliver_policy: DeliverPolicy.All,
   });
-  const messages = await consumer.consume({ max_messages: 64 });
+  const messages = await consumer.consume({ max_messages: 64, expires: AUDIO_PULL_EXPIRES_MS });
+  void (async () => {
+    for await (const status of messages.status()) {
+      if (
+        status.type === "heartbeats_missed" ||
+        status.type === "consumer_not_found" ||
+        status.type === "stream_not_found" ||
+        status.type === "consumer_deleted"
+      ) {
+        log.warn({ status: status.type }, "audio reader interrupted; it resumes when NATS answers");
+      } else if (status.type === "ordered_consumer_recreated") {
+        log.info("audio reader resumed");
+      }
+    }
+  })().catch(() => undefined);
 
   let stream: RecognitionStream | undefined;
   let sampleRate = 0;
@@ -135,23 +168,55 @@ export async function transcribeLeg(ctx: LegContext, job: LegJob): Promise<LegDo
       dialect: event.dialect,
       emotion: null,
     };
-    // Published one after another so RESULTS holds a leg's utterances in order; the first failure
-    // is kept and fails the leg, which is then retried from its start.
+    // Published one after another so RESULTS holds a leg's utterances in order; a failure that outlasts
+    // the retries (the leg was abandoned) is kept and fails the leg, which is then retried from its start.
     publishing = publishing.then(async () => {
       if (publishError !== undefined) return;
+      try {
+        await publishFinal(result);
+      } catch (err) {
+        publishError = err;
+      }
+    });
+  };
+
+  /**
+   * Publishes one final utterance exactly once: skipped when RESULTS already holds it (or a later one),
+   * and stored only if the leg's last stored utterance is still the one this replica knows of, so a
+   * replay, a retry or a replica that lost its claim cannot store it twice. While NATS is away it
+   * retries until NATS takes it or the leg is abandoned.
+   */
+  const publishFinal = async (result: UtteranceResult): Promise<void> => {
+    for (let attempt = 0; ; attempt++) {
+      if (result.seq <= stored.seq) {
+        metrics.utterances.inc({ duplicate: "true" });
+        return;
+      }
       try {
         const ack = await messaging.js.publish(
           subjects.utterance(callId, leg),
           encodeEvent(UtteranceResult, result),
           {
-            msgID: utteranceMsgId(callId, leg, event.seq),
+            msgID: utteranceMsgId(callId, leg, result.seq),
+            expect: { lastSubjectSequence: stored.streamSeq },
           },
         );
+        stored = ack.duplicate
+          ? await lastStoredUtterance(messaging, callId, leg)
+          : { seq: result.seq, streamSeq: ack.seq };
         metrics.utterances.inc({ duplicate: String(ack.duplicate) });
+        return;
       } catch (err) {
-        publishError = err;
+        if (isWrongLastSequence(err)) {
+          // Another publisher stored something since: look again at what RESULTS holds.
+          stored = await lastStoredUtterance(messaging, callId, leg);
+          continue;
+        }
+        if (signal.aborted) throw err;
+        if (attempt === 0) log.warn({ err, seq: result.seq }, "utterance not published; retrying");
+        await sleep(Math.min(PUBLISH_RETRY_MAX_MS, 100 * 2 ** attempt));
       }
-    });
+    }
   };
 
   try {
@@ -226,11 +291,41 @@ export async function transcribeLeg(ctx: LegContext, job: LegJob): Promise<LegDo
   const audioMs = sampleRate > 0 ? Math.round((samples / sampleRate) * 1000) : 0;
   metrics.audioSeconds.inc(audioMs / 1000);
   const done: LegDone = { callId, leg, utterances: finals, audioMs };
-  await messaging.js.publish(subjects.legDone(callId, leg), encodeEvent(LegDone, done), {
-    msgID: legDoneMsgId(callId, leg),
-  });
+  await publishLegDone(messaging, done, signal, log);
   log.info({ utterances: finals, audioMs, lastSeq: processedSeq }, "leg done");
   return done;
+}
+
+/** The leg-done marker, once: a marker already stored (by an earlier run of the leg) is left alone. */
+async function publishLegDone(
+  messaging: Messaging,
+  done: LegDone,
+  signal: AbortSignal,
+  log: Logger,
+): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await messaging.js.publish(subjects.legDone(done.callId, done.leg), encodeEvent(LegDone, done), {
+        msgID: legDoneMsgId(done.callId, done.leg),
+        expect: { lastSubjectSequence: 0 },
+      });
+      return;
+    } catch (err) {
+      if (isWrongLastSequence(err)) return;
+      if (signal.aborted) throw err;
+      if (attempt === 0) log.warn({ err }, "leg-done marker not published; retrying");
+      await sleep(Math.min(PUBLISH_RETRY_MAX_MS, 100 * 2 ** attempt));
+    }
+  }
+}
+
+/** The last utterance RESULTS holds for a leg; seq -1 and stream sequence 0 when it holds none. */
+async function lastStoredUtterance(messaging: Messaging, callId: string, leg: Leg): Promise<StoredPosition> {
+  const last = await messaging.jsm.streams.getMessage("RESULTS", {
+    last_by_subj: subjects.utterance(callId, leg),
+  });
+  if (!last) return { seq: -1, streamSeq: 0 };
+  return { seq: decodeEvent(UtteranceResult, last.data, "stored utterance").seq, streamSeq: last.seq };
 }
 
 function tryPush(stream: RecognitionStream, pcm: Int16Array): boolean {
