@@ -50,6 +50,8 @@ export const UtteranceResult = z.object({
   confidence: z.number(),
   language: z.string(),
   dialect: z.string().default(""),
+  /** Probability of `language` from language identification over the leg so far; absent without it. */
+  languageConfidence: z.number().min(0).max(1).optional(),
   emotion: z
     .object({ label: z.string(), scores: z.record(z.number()), arousal: z.number(), valence: z.number() })
     .nullable()

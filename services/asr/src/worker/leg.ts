@@ -14,6 +14,7 @@ import { ResourceExhaustedError } from "@callscribe/errors";
 import { DeliverPolicy } from "@nats-io/jetstream";
 import type { Logger } from "pino";
 import type { RecognitionEvent, RecognitionStream, RecognizerEngine } from "../engine/index.ts";
+import { LegLanguage, type LanguageIdModel } from "../language/index.ts";
 import { isWrongLastSequence } from "./claims.ts";
 import type { WorkerMetrics } from "./metrics.ts";
 
@@ -24,6 +25,8 @@ export interface LegContext {
   metrics: WorkerMetrics;
   /** A leg with no frame for this long is closed as it stands (its producer is gone). */
   idleTimeoutMs: number;
+  /** Language identification over each leg's first utterances; absent, utterances keep the engine's language. */
+  language?: { model: LanguageIdModel; maxUtterances: number };
 }
 
 export interface LegJob {
@@ -71,6 +74,7 @@ export async function transcribeLeg(ctx: LegContext, job: LegJob): Promise<LegDo
   const { messaging, engine, metrics } = ctx;
   const { callId, leg, signal } = job;
   const log = ctx.logger.child({ callId, leg });
+  const language = ctx.language && new LegLanguage({ ...ctx.language, logger: log });
   // A takeover replays the leg from its start: what RESULTS already holds is not published again,
   // however long ago it was stored (the stream's duplicate window is only minutes).
   let stored = await lastStoredUtterance(messaging, callId, leg);
@@ -173,6 +177,12 @@ export async function transcribeLeg(ctx: LegContext, job: LegJob): Promise<LegDo
     publishing = publishing.then(async () => {
       if (publishError !== undefined) return;
       try {
+        if (language) {
+          const tag = await language.tagUtterance(result.startMs, result.endMs);
+          result.language = tag.language;
+          result.dialect = tag.dialect;
+          result.languageConfidence = tag.confidence;
+        }
         await publishFinal(result);
       } catch (err) {
         publishError = err;
@@ -262,6 +272,7 @@ export async function transcribeLeg(ctx: LegContext, job: LegJob): Promise<LegDo
       // refuses without taking the audio, and reading waits for the engine to catch up.
       while (!signal.aborted && !tryPush(stream, pcm)) await sleep(10);
       samples += pcm.length;
+      language?.pushAudio(pcm, meta.sampleRate);
       if (meta.last || (targetSeq !== undefined && meta.seq >= targetSeq)) {
         reachedEnd = true;
         break;

@@ -1,0 +1,98 @@
+"""Exports a checkpoint to models/language-id/model.onnx and writes its manifest.json.
+
+The graph takes raw log-mel frames [N, T, 80] (the ASR model's features, models/recipes/asr/features.py)
+and returns log-posteriors [N, classes]; it normalises each utterance's features itself.
+"""
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.append(os.path.join(HERE, "..", "asr"))  # after this folder: both have a model.py
+from features import fbank_np  # noqa: E402
+
+from labels import CLASSES, LANGUAGE_OF  # noqa: E402
+from model import LanguageNet  # noqa: E402
+
+OUT = os.path.join(HERE, "..", "..", "language-id")
+
+# Where each tag's training speech came from (corpus.py); the README says the same in words.
+REAL_SPEAKERS = {
+    "en-US": ["asterisk-core-sounds-en (Allison)"],
+    "es-419": ["asterisk-core-sounds-es (Allison, Mexican Spanish)"],
+    "fr-CA": ["asterisk-core-sounds-fr (June, Canadian French)"],
+    "it": ["asterisk-core-sounds-it (Carlo)"],
+    "ru": ["asterisk-core-sounds-ru (IvrvoiceRU)", "festvox-ru (msu_ru_nsh)"],
+    "nl": ["fillets-ng-data-nl (several actors)"],
+    "cs": ["fillets-ng-data-cs (several actors)"],
+}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ckpt", default=os.path.join(HERE, "work", "ckpt", "best.pt"))
+    ap.add_argument("--out", default=OUT)
+    ap.add_argument("--und-below", type=float, default=0.5)
+    ap.add_argument("--train-minutes", type=float, required=True)
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    ck = torch.load(args.ckpt)
+    model = LanguageNet(len(CLASSES))
+    model.load_state_dict(ck["model"])
+    model.eval()
+    dummy = torch.randn(1, 300, 80) - 8
+    path = os.path.join(args.out, "model.onnx")
+    torch.onnx.export(model, (dummy,), path, input_names=["features"], output_names=["log_probs"],
+                      dynamic_axes={"features": {0: "N", 1: "T"}, "log_probs": {0: "N"}}, opset_version=13)
+    # Same answer from the exported graph's reference: torch on the same features.
+    with torch.no_grad():
+        x = np.sin(np.arange(16000) * 0.05).astype(np.float32) * 0.3
+        feats = torch.from_numpy(fbank_np(x))[None]
+        ref = model(feats)[0].numpy()
+    manifest = {
+        "name": "language-id-telephony",
+        "version": "1.0.0",
+        "task": "language-id",
+        "sampleRate": 8000,
+        "features": {
+            "type": "log-mel-fbank", "dim": 80, "windowMs": 25, "hopMs": 10, "windowSamples": 200,
+            "hopSamples": 80, "nFft": 256, "window": "hann", "windowPeriodic": True,
+            "sampleScale": "int16 / 32768 (samples in [-1, 1))", "preemphasis": 0.97, "dither": 0,
+            "removeDcOffset": False, "melLowHz": 0, "melHighHz": 4000, "melBins": 80, "melScale": "slaney",
+            "melNorm": "slaney", "logFloor": 1.1920928955078125e-07, "log": "natural", "snipEdges": False,
+            "normalization": "utterance-mean-in-graph",
+        },
+        "inputs": [{"name": "features", "dtype": "float32", "shape": ["N", "T", 80]}],
+        "outputs": [{"name": "log_probs", "dtype": "float32", "shape": ["N", len(CLASSES)]}],
+        "labels": [
+            {"tag": c, "language": LANGUAGE_OF[c], "realSpeakers": REAL_SPEAKERS.get(c, []),
+             "synthetic": c != "fr-CA"}
+            for c in CLASSES
+        ],
+        "minSpeechMs": 500,
+        "undBelow": args.und_below,
+        "files": {"fp32": "model.onnx"},
+        "executionProviders": ["cpu"],
+        "provenance": {
+            "recipe": "models/recipes/language",
+            "checkpointStep": int(ck["step"]),
+            "devUtteranceAccuracy": float(ck.get("dev", -1)),
+            "trainMinutes": args.train_minutes,
+            "heldOutSpeakers": ["asterisk-prompt-es-co", "asterisk-prompt-fr-armelle",
+                                "asterisk-prompt-it-menardi-wav"],
+            "checkSignal": "0.3*sin(0.05*n), n < 16000, 8 kHz",
+            "checkLogProbs": [round(float(v), 5) for v in ref],
+        },
+    }
+    with open(os.path.join(args.out, "manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=2, ensure_ascii=False)
+        f.write("\n")
+    print(f"{path}: {os.path.getsize(path)} bytes; parameters {sum(p.numel() for p in model.parameters())}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,48 @@
+"""Language-ID network: log-mel frames -> per-utterance log-posteriors over the class tags.
+
+Depthwise-separable 1-D convolutions (fast on CPU), then mean and standard-deviation pooling over time.
+Per-utterance mean normalisation of the log-mels sits inside the graph, so callers pass raw features.
+"""
+import torch
+from torch import nn
+
+
+class SepBlock(nn.Module):
+    def __init__(self, ch, k, dilation):
+        super().__init__()
+        pad = dilation * (k - 1) // 2
+        self.dw = nn.Conv1d(ch, ch, k, padding=pad, dilation=dilation, groups=ch)
+        self.pw = nn.Conv1d(ch, ch, 1)
+        self.bn = nn.BatchNorm1d(ch)
+        self.drop = nn.Dropout(0.1)
+
+    def forward(self, x):
+        return x + self.drop(torch.relu(self.bn(self.pw(self.dw(x)))))
+
+
+class LanguageNet(nn.Module):
+    def __init__(self, n_classes, n_mel=80, ch=160, stride=3, dilations=(1, 2, 3, 1, 2, 3)):
+        super().__init__()
+        self.inp = nn.Sequential(nn.Conv1d(n_mel, ch, 5, stride=stride, padding=2), nn.BatchNorm1d(ch), nn.ReLU())
+        self.stride = stride
+        self.blocks = nn.Sequential(*[SepBlock(ch, 5, d) for d in dilations])
+        self.head = nn.Sequential(nn.Linear(2 * ch, 128), nn.ReLU(), nn.Dropout(0.2), nn.Linear(128, n_classes))
+
+    def forward(self, feats, mask=None):
+        """feats [N, T, 80] raw log-mel; mask [N, T] (1 = real frame) in training, None for one utterance."""
+        if mask is None:
+            feats = feats - feats.mean(dim=1, keepdim=True)
+        else:
+            m = mask.unsqueeze(2)
+            mean = (feats * m).sum(1, keepdim=True) / m.sum(1, keepdim=True).clamp(min=1)
+            feats = (feats - mean) * m
+        x = self.blocks(self.inp(feats.transpose(1, 2)))  # [N, ch, T/stride]
+        if mask is None:
+            mu = x.mean(dim=2)
+            sd = torch.sqrt(((x - mu.unsqueeze(2)) ** 2).mean(dim=2) + 1e-5)
+        else:
+            m2 = mask[:, :: self.stride][:, : x.shape[2]].unsqueeze(1)
+            n = m2.sum(2).clamp(min=1)
+            mu = (x * m2).sum(2) / n
+            sd = torch.sqrt((((x - mu.unsqueeze(2)) ** 2) * m2).sum(2) / n + 1e-5)
+        return torch.log_softmax(self.head(torch.cat([mu, sd], dim=1)), dim=1)
