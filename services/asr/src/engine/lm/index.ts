@@ -11,3 +11,12 @@ export {
   LM_BINARY_FORMAT,
 } from "./binary.ts";
 export { readSphinxTrie, readSphinxTrieTables, type SphinxTrieInfo } from "./sphinx-trie.ts";
+export { readLexicon, parseLexicon, formatCharacterLexicon } from "./lexicon.ts";
+export {
+  loadModelDecoding,
+  readLanguageModel,
+  DecodingLoadError,
+  type ModelDecoding,
+  type DecodingDeclaration,
+  type LmFileFormat,
+} from "./model-decoding.ts";

@@ -157,7 +157,8 @@ export function readSphinxTrieTables(path: string): { tables: NgramTables; info:
         for (let i = 0; i < k; i++) flat[j * (k + 1) + 1 + i] = parentWords[p * parentOrder + i]!;
         if (middle) {
           backoff![j] = quant![boTable + readBits(bytes, level.start, bit, QUANT_BITS, 0xffff)]! * toLn;
-          logProb[j] = quant![probTable + readBits(bytes, level.start, bit + QUANT_BITS, QUANT_BITS, 0xffff)]! * toLn;
+          logProb[j] =
+            quant![probTable + readBits(bytes, level.start, bit + QUANT_BITS, QUANT_BITS, 0xffff)]! * toLn;
         } else {
           logProb[j] = quant![probTable + readBits(bytes, level.start, bit, QUANT_BITS, 0xffff)]! * toLn;
         }

@@ -4,6 +4,8 @@ import { ThreadSession, type InferenceRunner, type PreparedOutputs } from "../in
 import { FRAME_MASK_INPUT, SAMPLES_INPUT } from "./feature-front-end.ts";
 import { ort } from "./session.ts";
 import type { Vocabulary } from "./vocabulary.ts";
+import type { ModelDecoding } from "../lm/model-decoding.ts";
+import type { LanguageModel, Lexicon } from "../lm/types.ts";
 
 /** Everything the engine needs to know about a loaded CTC model, validated against its session. */
 export interface AcousticModelSpec {
@@ -25,6 +27,8 @@ export interface AcousticModelSpec {
   receptiveField: { left: number; right: number } | null;
   /** Set when the session is a cache-aware streaming graph: windows carry state from one to the next. */
   cacheAware: CacheAwareSpec | null;
+  /** The folder's word LM and lexicon (manifest `decoding`), when it declares them. */
+  decoding?: ModelDecoding | null;
 }
 
 /** One state tensor of a cache-aware graph: batch first, then a fixed per-stream shape. */
@@ -193,6 +197,16 @@ export class AcousticModel implements AsrModel {
     this.smallPassSession = sessions.smallPassSession ?? null;
     this.frontEnd = sessions.frontEnd ?? null;
     this.windowSessions = sessions.windowSessions ?? new Map();
+  }
+
+  /** The folder's word LM, shared read-only by every stream; null when the manifest declares none. */
+  get languageModel(): LanguageModel | null {
+    return this.spec.decoding?.languageModel ?? null;
+  }
+
+  /** The folder's lexicon (words spelled in this model's tokens); null when the manifest declares none. */
+  get lexicon(): Lexicon | null {
+    return this.spec.decoding?.lexicon ?? null;
   }
 
   /**

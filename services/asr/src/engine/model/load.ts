@@ -25,6 +25,8 @@ import { OnnxParseError, readOnnxMetadata } from "./onnx-metadata.ts";
 import type { SessionPlacement } from "./session.ts";
 import { ThreadSession, openRunner, type InferenceRunner } from "../inference/inference-thread.ts";
 import { TokensFileError, createVocabulary, parseTokens } from "./vocabulary.ts";
+import { LmFileError } from "../lm/errors.ts";
+import { DecodingLoadError, loadModelDecoding, type ModelDecoding } from "../lm/model-decoding.ts";
 
 /** FLT_EPSILON: kaldi-native-fbank's log floor. */
 const KNF_LOG_FLOOR = 1.1920928955078125e-7;
@@ -110,6 +112,7 @@ export async function loadAsrModel(options: LoadAsrModelOptions): Promise<Acoust
     problems.push(`blank id ${vocab.blankId} is out of range (${vocab.file} has ${tokens.length} tokens)`);
   if (!tokens.includes(vocab.spaceToken))
     problems.push(`space token ${JSON.stringify(vocab.spaceToken)} is not in ${vocab.file}`);
+  const decoding = problems.length === 0 ? readDecoding(label, dir, declared, tokens) : null;
 
   let metadata: Map<string, string>;
   try {
@@ -248,6 +251,7 @@ export async function loadAsrModel(options: LoadAsrModelOptions): Promise<Acoust
             windowFrames: fixedWindow(session, featureSpec.name) ?? streaming.windowFrames ?? null,
           }
         : null,
+      decoding,
     };
     const info: ModelInfo = {
       name: declared.name,
@@ -320,7 +324,34 @@ type DeclaredManifest = Pick<
   | "receptiveField"
   | "files"
   | "streaming"
+  | "decoding"
 >;
+
+/**
+ * The folder's word LM and lexicon when the manifest declares them (a `decoding` object); null for a
+ * description only or none (greedy and beam decoding).
+ */
+function readDecoding(
+  label: string,
+  dir: string,
+  declared: DeclaredManifest,
+  tokens: readonly string[],
+): ModelDecoding | null {
+  if (declared.decoding === undefined || typeof declared.decoding === "string") return null;
+  try {
+    return loadModelDecoding(
+      dir,
+      declared.decoding,
+      tokens,
+      declared.vocabulary.blankId,
+      declared.vocabulary.spaceToken,
+    );
+  } catch (err) {
+    if (err instanceof LmFileError || err instanceof DecodingLoadError)
+      throw new ModelLoadError(`${label}: ${err.message}`, { cause: err });
+    throw err;
+  }
+}
 
 function readManifest(dir: string, path: string): DeclaredManifest {
   let json: unknown;

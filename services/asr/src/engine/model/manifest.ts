@@ -81,6 +81,38 @@ export const StreamingSpec = z.object({
 });
 export type StreamingSpec = z.infer<typeof StreamingSpec>;
 
+const Sha256 = z.string().regex(/^[0-9a-fA-F]{64}$/, "a sha256 is 64 hex digits");
+
+/**
+ * The word LM and lexicon the decoder uses with this model (files in the model folder). A manifest
+ * whose `decoding` is only a description (a string) has none: greedy and beam decoding only.
+ */
+export const DecodingSpec = z
+  .object({
+    description: z.string().optional(),
+    lm: z
+      .object({
+        path: z.string().min(1),
+        /** callscribe-ngram (the recipe's binary), arpa (KenLM, SRILM), sphinx-trie (CMU Sphinx .lm.bin). */
+        format: z.enum(["callscribe-ngram", "arpa", "sphinx-trie"]),
+        order: z.number().int().min(1).max(9),
+        vocabularySize: z.number().int().positive().optional(),
+        sha256: Sha256.optional(),
+      })
+      .passthrough(),
+    lexicon: z
+      .object({
+        path: z.string().min(1),
+        words: z.number().int().positive().optional(),
+        sha256: Sha256.optional(),
+        /** Lexicon words the LM does not know: refused at load, or scored as the LM's <unk>. */
+        outOfVocabulary: z.enum(["refuse", "unk"]).default("refuse"),
+      })
+      .passthrough(),
+  })
+  .passthrough();
+export type DecodingSpec = z.infer<typeof DecodingSpec>;
+
 export const Manifest = z
   .object({
     name: z.string().min(1),
@@ -115,6 +147,8 @@ export const Manifest = z
     }),
     /** Present when the model also ships a cache-aware streaming graph; the engine then streams with it. */
     streaming: StreamingSpec.optional(),
+    /** The word LM and lexicon for LM decoding, or a description of the decoding (greedy only). */
+    decoding: z.union([z.string(), DecodingSpec]).optional(),
     executionProviders: z.array(z.string()).default(["cpu"]),
     provenance: z.unknown().optional(),
   })

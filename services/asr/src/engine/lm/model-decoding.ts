@@ -1,0 +1,103 @@
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { readArpa } from "./arpa.ts";
+import { readLmBinary } from "./binary.ts";
+import { LmFileError } from "./errors.ts";
+import { readLexicon } from "./lexicon.ts";
+import { SENTENCE_END, SENTENCE_START, UNKNOWN_WORD, type NgramModel } from "./ngram-model.ts";
+import { readSphinxTrie } from "./sphinx-trie.ts";
+import type { LanguageModel, Lexicon } from "./types.ts";
+
+export type LmFileFormat = "callscribe-ngram" | "arpa" | "sphinx-trie";
+
+/** The manifest's `decoding` section, as the model loader validated its shape. */
+export interface DecodingDeclaration {
+  lm: { path: string; format: LmFileFormat; order: number; vocabularySize?: number; sha256?: string };
+  lexicon: { path: string; words?: number; sha256?: string; outOfVocabulary: "refuse" | "unk" };
+}
+
+/** A model folder's word LM and lexicon: loaded once, shared read-only by every stream. */
+export interface ModelDecoding {
+  languageModel: LanguageModel;
+  lexicon: Lexicon;
+}
+
+/** Why the folder's LM or lexicon cannot be used; the message names the manifest field or file. */
+export class DecodingLoadError extends Error {
+  override readonly name = "DecodingLoadError";
+}
+
+export function readLanguageModel(path: string, format: LmFileFormat): NgramModel {
+  if (format === "arpa") return readArpa(path);
+  if (format === "sphinx-trie") return readSphinxTrie(path);
+  return readLmBinary(path);
+}
+
+/**
+ * Loads and checks a folder's `decoding` section: both files exist and match their sha256, the LM has
+ * the declared order and vocabulary size, every lexicon spelling uses only the model's tokens (never the
+ * blank or the word separator), and every lexicon word is in the LM's vocabulary (or, with
+ * `outOfVocabulary: "unk"`, the LM has <unk> for them).
+ */
+export function loadModelDecoding(
+  dir: string,
+  declaration: DecodingDeclaration,
+  tokens: readonly string[],
+  blankId: number,
+  spaceToken: string,
+): ModelDecoding {
+  const { lm: lmSpec, lexicon: lexSpec } = declaration;
+  const lmPath = checkedFile(dir, lmSpec.path, lmSpec.sha256, "decoding.lm");
+  const lexPath = checkedFile(dir, lexSpec.path, lexSpec.sha256, "decoding.lexicon");
+  const lm = readLanguageModel(lmPath, lmSpec.format);
+  if (lm.order !== lmSpec.order)
+    throw new DecodingLoadError(
+      `decoding.lm.order is ${lmSpec.order}, ${lmSpec.path} is a ${lm.order}-gram model; set the order to ${lm.order}`,
+    );
+  if (lmSpec.vocabularySize !== undefined && lm.vocabularySize !== lmSpec.vocabularySize)
+    throw new DecodingLoadError(
+      `decoding.lm.vocabularySize is ${lmSpec.vocabularySize}, ${lmSpec.path} has ${lm.vocabularySize} words; rebuild the LM or correct the manifest`,
+    );
+  for (const marker of [SENTENCE_START, SENTENCE_END])
+    if (lm.exactWordId(marker) < 0)
+      throw new DecodingLoadError(`${lmSpec.path} has no ${marker}; rebuild the LM with sentence markers`);
+  const forbidden = new Set([blankId, tokens.indexOf(spaceToken)].filter((id) => id >= 0));
+  const lexicon = readLexicon(lexPath, tokens, forbidden);
+  if (lexSpec.words !== undefined && lexicon.words.length !== lexSpec.words)
+    throw new DecodingLoadError(
+      `decoding.lexicon.words is ${lexSpec.words}, ${lexSpec.path} has ${lexicon.words.length}; rebuild the lexicon or correct the manifest`,
+    );
+  const unknown = lexicon.words.filter((word) => lm.exactWordId(word) < 0);
+  if (unknown.length > 0) {
+    const first = unknown[0]!;
+    const line = lexicon.words.indexOf(first) + 1;
+    if (lexSpec.outOfVocabulary === "refuse")
+      throw new DecodingLoadError(
+        `${lexSpec.path}: ${unknown.length} word(s) are not in the LM's vocabulary, the first ${JSON.stringify(first)} (entry ${line}); rebuild the lexicon from the LM, or set decoding.lexicon.outOfVocabulary to "unk"`,
+      );
+    if (lm.unkId < 0)
+      throw new DecodingLoadError(
+        `${lexSpec.path}: ${unknown.length} word(s) are not in the LM's vocabulary (the first ${JSON.stringify(first)}) and the LM has no ${UNKNOWN_WORD} to score them; rebuild the lexicon from the LM`,
+      );
+  }
+  return { languageModel: lm, lexicon };
+}
+
+function checkedFile(dir: string, name: string, sha256: string | undefined, field: string): string {
+  const path = join(dir, name);
+  if (!existsSync(path) || !statSync(path).isFile())
+    throw new DecodingLoadError(
+      `${field}.path: ${name} is missing in ${dir}; add the file or remove the decoding section`,
+    );
+  if (sha256 !== undefined) {
+    const actual = createHash("sha256").update(readFileSync(path)).digest("hex");
+    if (actual !== sha256.toLowerCase())
+      throw new DecodingLoadError(
+        `${field}.sha256: ${name} has sha256 ${actual}, the manifest declares ${sha256}; the file was changed or damaged: copy it again, or rebuild it and its manifest entry with models/recipes/lm`,
+      );
+  }
+  return path;
+}
+
+export { LmFileError };
