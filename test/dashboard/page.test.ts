@@ -64,7 +64,7 @@ async function tableRows(name: string): Promise<string[][]> {
 function chartLabels(canvasId: string): Promise<string[]> {
   return page.evaluate((id) => {
     const chart = (
-      window as unknown as {
+      globalThis as unknown as {
         Chart: { getChart(id: string): { data: { datasets: { label?: string }[]; labels?: string[] } } };
       }
     ).Chart.getChart(id);
@@ -196,7 +196,7 @@ describe("the analyst page", () => {
 
     const curve = await page.evaluate(() => {
       const chart = (
-        window as unknown as {
+        globalThis as unknown as {
           Chart: {
             getChart(id: string): {
               data: { datasets: { label: string; data: { x: number; y: number }[] }[] };
