@@ -17,6 +17,8 @@ command -v sox >/dev/null || need+=(sox)
 command -v ffmpeg >/dev/null || need+=(ffmpeg)
 command -v baresip >/dev/null || need+=(baresip-core)
 [ -f /usr/share/asterisk/sounds/en/agent-pass.wav ] || need+=(asterisk-core-sounds-en-wav)
+# The dashboard's browser test drives Debian's chromium through playwright-core (no browser download).
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   log "installing Debian packages: ${need[*]}"
   as_root apt-get update -qq
