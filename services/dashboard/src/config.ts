@@ -5,6 +5,19 @@ const MIN_TOKEN_LENGTH = 16;
 const postgresUrl = (variable: string) =>
   env.url(["postgres", "postgresql"], `set ${variable} to postgres://user@host:5432/database`);
 
+/** Comma-separated secret tokens; a token is at least MIN_TOKEN_LENGTH characters. */
+function tokenList() {
+  return env.list("").pipe(
+    z
+      .array(z.string())
+      .min(1, "set it to one or more comma-separated secret tokens")
+      .refine(
+        (tokens) => tokens.every((t) => t.length >= MIN_TOKEN_LENGTH && !/\s/.test(t)),
+        `each token must be at least ${MIN_TOKEN_LENGTH} characters without spaces (openssl rand -hex 24 makes one)`,
+      ),
+  );
+}
+
 const shape = {
   LOG_LEVEL: env.oneOf(["fatal", "error", "warn", "info", "debug", "trace", "silent"], "info"),
   LOG_PII: env.bool(false),
@@ -23,8 +36,8 @@ const shape = {
     .default("callscribe_analyst"),
   /** false when DATABASE_URL already logs in as the analyst role, or as a role without membership in it. */
   DASHBOARD_DB_SET_ROLE: env.bool(true),
-  DASHBOARD_ANALYST_TOKENS: env.list(""),
-  DASHBOARD_WORKORDER_TOKENS: env.list(""),
+  DASHBOARD_ANALYST_TOKENS: tokenList(),
+  DASHBOARD_WORKORDER_TOKENS: tokenList(),
   DASHBOARD_DB_POOL_SIZE: env.int(10, 1, 200),
   DASHBOARD_STATEMENT_TIMEOUT_MS: env.int(10_000, 100, 600_000),
   DASHBOARD_SHUTDOWN_DEADLINE_MS: env.int(10_000, 100, 600_000),
@@ -48,10 +61,7 @@ export interface DashboardConfig {
 
 export function loadConfig(source: Env = process.env): DashboardConfig {
   const c = parseConfig("dashboard", shape, source);
-  const issues: ConfigIssue[] = [
-    ...tokenIssues("DASHBOARD_ANALYST_TOKENS", c.DASHBOARD_ANALYST_TOKENS),
-    ...tokenIssues("DASHBOARD_WORKORDER_TOKENS", c.DASHBOARD_WORKORDER_TOKENS),
-  ];
+  const issues: ConfigIssue[] = [];
   const shared = c.DASHBOARD_ANALYST_TOKENS.filter((t) => c.DASHBOARD_WORKORDER_TOKENS.includes(t));
   if (shared.length > 0) {
     issues.push({
@@ -74,19 +84,4 @@ export function loadConfig(source: Env = process.env): DashboardConfig {
     tokens: { analyst: c.DASHBOARD_ANALYST_TOKENS, workOrder: c.DASHBOARD_WORKORDER_TOKENS },
     shutdownDeadlineMs: c.DASHBOARD_SHUTDOWN_DEADLINE_MS,
   };
-}
-
-function tokenIssues(variable: string, tokens: string[]): ConfigIssue[] {
-  if (tokens.length === 0) {
-    return [{ variable, problem: "is not set; set it to one or more comma-separated secret tokens" }];
-  }
-  if (tokens.some((t) => t.length < MIN_TOKEN_LENGTH || /\s/.test(t))) {
-    return [
-      {
-        variable,
-        problem: `each token must be at least ${MIN_TOKEN_LENGTH} characters without spaces (openssl rand -hex 24 makes one)`,
-      },
-    ];
-  }
-  return [];
 }
