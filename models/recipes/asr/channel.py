@@ -2,12 +2,47 @@
 
 Per utterance, randomly: speed 0.8-1.2 (resampling, pitch shifts with it),
 300-3400 Hz band-pass (random edges), additive noise at 5-20 dB SNR
-(white / pink / brown / babble / mains hum), random gain, and a G.711
-mu-law or A-law round trip (8-bit companding quantisation).
+(white / pink / brown / babble / mains hum / hold music from asterisk-moh-opsound-wav), room reverberation
+(synthetic exponentially decaying impulse responses), random gain, and a G.711 mu-law or A-law round trip
+(8-bit companding quantisation). Other codecs are applied at rendering time (codec.py).
 """
+import glob
 import math
 import random
+import wave
+import numpy as np
 import torch
+
+MOH_DIR = "/usr/share/asterisk/moh"
+_moh = None
+
+
+def hold_music():
+    """The 8 kHz hold-music recordings as float tensors (loaded once per process; empty when not installed)."""
+    global _moh
+    if _moh is None:
+        _moh = []
+        for p in sorted(glob.glob(MOH_DIR + "/*.wav")):
+            with wave.open(p, "rb") as w:
+                if w.getframerate() != 8000 or w.getsampwidth() != 2:
+                    continue
+                x = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").reshape(-1, w.getnchannels())[:, 0]
+            _moh.append(torch.from_numpy(x.astype(np.float32) / 32768.0))
+    return _moh
+
+
+def reverb(x, r: random.Random, sr=8000):
+    """Convolve with a synthetic room impulse response: direct path, then noise decaying to -60 dB in RT60."""
+    rt60 = r.uniform(0.15, 0.8)
+    n = int(rt60 * sr)
+    t = torch.arange(n) / sr
+    h = torch.randn(n) * torch.exp(-6.9 * t / rt60)
+    h[0] = 0.0
+    h = h / h.norm() * r.uniform(0.3, 1.0)
+    h[0] = 1.0
+    L = x.shape[0] + n
+    y = torch.fft.irfft(torch.fft.rfft(x, n=L) * torch.fft.rfft(h, n=L), n=L)[:x.shape[0]]
+    return y
 
 
 def speed(x, factor):
@@ -58,10 +93,14 @@ def telephone(x, r: random.Random, others=None, strong=True):
     """x: 1-D float tensor in [-1, 1] at 8 kHz. Returns augmented tensor."""
     if r.random() < (0.9 if strong else 0.6):
         x = speed(x, r.uniform(0.8, 1.2))
+    if r.random() < 0.3:
+        x = reverb(x, r)
     if r.random() < 0.8:
-        x = bandpass(x, r.uniform(200, 400), r.uniform(3100, 3600))
+        x = bandpass(x, r.uniform(100, 500), r.uniform(2800, 3700))
     if r.random() < (0.8 if strong else 0.6):
-        kind = r.choice(["white", "pink", "pink", "brown", "babble", "hum"])
+        kind = r.choice(["white", "pink", "pink", "brown", "babble", "babble", "hum", "music", "music"])
+        if kind == "music" and not hold_music():
+            kind = "pink"
         n = x.shape[0]
         if kind == "babble" and others:
             nz = torch.zeros(n)
@@ -71,6 +110,12 @@ def telephone(x, r: random.Random, others=None, strong=True):
                     o = o.repeat(n // max(1, o.shape[0]) + 1)
                 s = r.randrange(0, o.shape[0] - n + 1)
                 nz = nz + o[s:s + n]
+        elif kind == "music":
+            o = r.choice(hold_music())
+            s = r.randrange(0, max(1, o.shape[0] - n))
+            nz = o[s:s + n]
+            if nz.shape[0] < n:
+                nz = torch.cat([nz, torch.zeros(n - nz.shape[0])])
         elif kind == "hum":
             t = torch.arange(n) / 8000.0
             f0 = r.choice([50.0, 60.0])

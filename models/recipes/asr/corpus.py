@@ -3,7 +3,9 @@
 Writes under work/corpus/:
   real_train.npz     real Asterisk prompts used for training (8 kHz)
   heldout_real.npz   every fifth Asterisk prompt in name order (see heldout_real.txt)
-  heldout_synth.npz  held-out synthetic voices (see HELDOUT_* below), never trained on
+  pseudo_real.npz    pseudo-speakers of the real training prompts (pitch / vocal tract shifts, codecs)
+and under work/eval/:
+  heldout_voices.npz whole voices held out of training (see HELDOUT_* below), never trained on
   synth_XXXX.npz     synthetic training shards (SHARD utterances each)
 Each npz: audio (int16 concatenated, 8 kHz), offsets (int64, len+1), texts, voices.
 Rendering is resumable: existing shards are skipped.
@@ -16,22 +18,34 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from textnorm import normalize
 from textgen import generate
+import codec
 
 SOUNDS = "/usr/share/asterisk/sounds/en"
 TRANSCRIPTS = "/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz"
 SR = 8000
 SHARD = 500
 
-ESPEAK_BASES = ["en-us", "en-gb", "en-gb-scotland", "en-029", "en-us-nyc", "en-gb-x-rp", "en-gb-x-gbclan", "en-gb-x-gbcwmd"]
+ESPEAK_BASES = ["en-us", "en-gb", "en-us-nyc", "en-gb-x-rp", "en-gb-x-gbclan", "en-gb-x-gbcwmd"]
 ESPEAK_TRAIN_VARIANTS = ["m1", "m2", "m3", "m4", "m6", "m7", "m8", "f1", "f2", "f4", "f5", "klatt", "klatt2", "klatt4",
                          "Alicia", "Andrea", "Annie", "aunty", "belinda", "linda", "steph", "steph2", "anika", "david",
                          "john", "max", "paul", "robert", "edward", "Gene", "quincy", "rob", "shelby", "travis", "victor",
                          "zac", "benjamin", "caleb", "grandma", "grandpa", "adam", "Andy", "Lee", "Mike", "norbert"]
-FLITE_TRAIN = ["kal", "kal16", "awb", "slt"]
-FESTIVAL_TRAIN = ["kal_diphone", "ked_diphone", "cmu_us_slt_arctic_hts"]
-# Held-out synthetic voices: never used for training.
+# flite voices built from recordings, each also as pseudo-speakers (random f0 target and duration stretch)
+FLITE_TRAIN = ["kal", "kal16", "awb", "rms"]
+FLITE_F0 = {"kal": 105, "kal16": 105, "awb": 110, "rms": 100, "slt": 170}
+FESTIVAL_TRAIN = ["kal_diphone"]
+# Whole voices held out of training (the held-out voice set, work/eval/heldout_voices.npz): the speaker slt (flite
+# slt, festival cmu_us_slt_arctic_hts), festival's kdl (festvox-kdlpc16k: voice ked_diphone), and the espeak-ng
+# accents below with every variant. No rendering of any of them is trained on.
+HELDOUT_ESPEAK_BASES = ["en-029", "en-gb-scotland"]
+HELDOUT_FLITE_VOICES = ["slt"]
+HELDOUT_FESTIVAL_VOICES = ["cmu_us_slt_arctic_hts", "ked_diphone"]
+# espeak-ng variants never trained on (on any base)
 HELDOUT_ESPEAK_VARIANTS = ["f3", "m5"]
-HELDOUT_FLITE = ["rms"]
+# fraction of rendered training utterances passed through a codec round trip (codec.py) at rendering time
+CODEC_FRAC = 0.5
+# pseudo-speakers of every real training prompt (codec.pseudo_speaker): copies per prompt
+PSEUDO_REAL_COPIES = 6
 
 
 def read_prompts():
@@ -95,8 +109,8 @@ def wav_bytes_to_8k(b):
 
 
 def render(job):
-    """job = (engine, voice, text, seed) -> int16 8 kHz array or None"""
-    engine, voice, text, seed = job
+    """job = (engine, voice, text, seed[, codec]) -> int16 8 kHz array or None"""
+    engine, voice, text, seed = job[:4]
     r = random.Random(seed)
     try:
         if engine == "espeak":
@@ -110,7 +124,11 @@ def render(job):
             x = resample_sox(x.tobytes(), sr)
         elif engine == "flite":
             tmp = f"/tmp/cs_flite_{os.getpid()}.wav"
-            subprocess.run(["flite", "-voice", voice, "-t", text, "-o", tmp], stdout=subprocess.DEVNULL,
+            name, *setf = voice.split("|")
+            extra = []
+            if setf:
+                extra = ["--setf", f"int_f0_target_mean={setf[0]}", "--setf", f"duration_stretch={setf[1]}"]
+            subprocess.run(["flite", "-voice", name, "-t", text, "-o", tmp] + extra, stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL, timeout=60, check=True)
             with open(tmp, "rb") as f:
                 x = wav_bytes_to_8k(f.read())
@@ -129,23 +147,40 @@ def render(job):
         if len(nz):
             s, e = max(0, nz[0] - 1200), min(len(x), nz[-1] + 1200)
             x = x[s:e]
+        if len(job) > 4 and job[4]:
+            x = codec.roundtrip(x, job[4])
         return x.copy()
     except Exception:
         return None
 
 
-def pick_voice(r, heldout=False):
-    if heldout:
-        u = r.random()
-        if u < 0.6:
-            return ("espeak", r.choice(ESPEAK_BASES) + "+" + r.choice(HELDOUT_ESPEAK_VARIANTS))
-        return ("flite", HELDOUT_FLITE[0])
+def flite_pseudo(r, name):
+    """A flite voice as a pseudo-speaker: f0 target 0.7-1.6 x the voice's own, duration stretch 0.8-1.25."""
+    if r.random() < 0.25:
+        return name
+    return f"{name}|{int(FLITE_F0[name] * r.uniform(0.7, 1.6))}|{r.uniform(0.8, 1.25):.2f}"
+
+
+def pick_voice(r):
     u = r.random()
-    if u < 0.62:
+    if u < 0.55:
         return ("espeak", r.choice(ESPEAK_BASES) + "+" + r.choice(ESPEAK_TRAIN_VARIANTS))
-    if u < 0.85:
-        return ("flite", r.choice(FLITE_TRAIN))
+    if u < 0.9:
+        return ("flite", flite_pseudo(r, r.choice(FLITE_TRAIN)))
     return ("festival", r.choice(FESTIVAL_TRAIN))
+
+
+def pick_heldout_voice(r):
+    """Held-out whole voices, about evenly: slt (flite, with pseudo-speakers, and festival HTS), kdl, two accents."""
+    u = r.random()
+    if u < 0.2:
+        return ("flite", flite_pseudo(r, "slt"))
+    if u < 0.4:
+        return ("festival", "cmu_us_slt_arctic_hts")
+    if u < 0.6:
+        return ("festival", "ked_diphone")
+    variants = ESPEAK_TRAIN_VARIANTS + HELDOUT_ESPEAK_VARIANTS
+    return ("espeak", r.choice(HELDOUT_ESPEAK_BASES) + "+" + r.choice(variants))
 
 
 def save(path, arrs, texts, voices):
@@ -169,7 +204,10 @@ def main():
     ap.add_argument("--out", default=os.path.join(HERE, "work", "corpus"))
     ap.add_argument("--n-synth", type=int, default=16000, help="synthetic training utterances")
     ap.add_argument("--n-text", type=int, default=40000, help="size of generated text pool")
-    ap.add_argument("--n-heldout-synth", type=int, default=200)
+    ap.add_argument("--n-heldout-voices", type=int, default=250)
+    ap.add_argument("--eval-out", default=os.path.join(HERE, "work", "eval"))
+    ap.add_argument("--only", default="", choices=["", "pseudo-real", "heldout-voices", "synth"],
+                    help="one part only (real prompts are always written)")
     ap.add_argument("--jobs", type=int, default=2)
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
@@ -187,19 +225,53 @@ def main():
         if not os.path.exists(path):
             save(path, [read_wav(p[2]) for p in plist], [p[1] for p in plist], [p[0] for p in plist])
     held_texts = set(p[1] for p in held)
-
     pool_texts = [t for t in generate(a.n_text, seed=1) if t not in held_texts]
-    # held-out synthetic texts: a disjoint generated set
-    hs_texts = [t for t in generate(a.n_heldout_synth * 3, seed=777) if t not in set(pool_texts) and t not in held_texts][:a.n_heldout_synth]
-    with Pool(a.jobs) as pool:
-        path = os.path.join(a.out, "heldout_synth.npz")
+    # held-out voice texts: a disjoint generated set
+    pool_set = set(pool_texts)
+    hv_texts = [t for t in generate(a.n_heldout_voices * 3, seed=777) if t not in pool_set and t not in held_texts][:a.n_heldout_voices]
+    if a.only in ("", "pseudo-real"):
+        path = os.path.join(a.out, "pseudo_real.npz")
         if not os.path.exists(path):
-            r = random.Random(99)
-            jobs = [pick_voice(r, heldout=True) + (t, 10_000_000 + i) for i, t in enumerate(hs_texts)]
-            res = pool.map(render, jobs, chunksize=4)
-            keep = [(x, j) for x, j in zip(res, jobs) if x is not None]
-            save(path, [k[0] for k in keep], [k[1][2] for k in keep], [k[1][0] + ":" + k[1][1] for k in keep])
-            print(f"heldout_synth: {len(keep)}", flush=True)
+            r = random.Random(31)
+            arrs, texts, voices = [], [], []
+            for name, text, wav in train:
+                x = read_wav(wav)
+                for k in range(PSEUDO_REAL_COPIES):
+                    # the real speaker is female: shifts mostly downwards (towards male vocal tracts), some upwards
+                    cents = r.choice([r.uniform(-700, -150), r.uniform(-700, -150), r.uniform(150, 400)])
+                    y = codec.pseudo_speaker(x, cents, r.uniform(0.85, 1.15))
+                    c = codec.pick(r) if r.random() < CODEC_FRAC else ""
+                    if c:
+                        y = codec.roundtrip(y, c)
+                    arrs.append(y); texts.append(text); voices.append(f"{name}|{int(cents)}|{c}")
+            save(path, arrs, texts, voices)
+            print(f"pseudo_real: {len(arrs)} utts, {sum(len(x) for x in arrs) / SR / 60:.1f} min", flush=True)
+    with Pool(a.jobs) as pool:
+        if a.only in ("", "heldout-voices"):
+            path = os.path.join(a.eval_out, "heldout_voices.npz")
+            os.makedirs(a.eval_out, exist_ok=True)
+            if not os.path.exists(path):
+                r = random.Random(99)
+                jobs = [pick_heldout_voice(r) + (t, 10_000_000 + i) for i, t in enumerate(hv_texts)]
+                res = pool.map(render, jobs, chunksize=4)
+                arrs, texts, voices = [], [], []
+                for x, j in zip(res, jobs):
+                    if x is None:
+                        continue
+                    v = j[0] + ":" + j[1]
+                    # pseudo-speakers of the held-out voices: a third shifted in pitch and vocal tract by sox
+                    if j[0] != "flite" and r.random() < 0.33:
+                        cents = r.choice([r.uniform(-500, -150), r.uniform(150, 500)])
+                        x = codec.pseudo_speaker(x, cents, r.uniform(0.9, 1.1))
+                        v += f"|{int(cents)}"
+                    arrs.append(x); texts.append(j[2]); voices.append(v)
+                save(path, arrs, texts, voices)
+                with open(os.path.join(a.eval_out, "heldout_voices.txt"), "w") as f:
+                    for v, t in zip(voices, texts):
+                        f.write(f"{v}\t{t}\n")
+                print(f"heldout_voices: {len(arrs)} utts, {sum(len(x) for x in arrs) / SR / 60:.1f} min", flush=True)
+        if a.only not in ("", "synth"):
+            return
         # synthetic training texts: generated pool + training prompt transcripts (x3 voices)
         r = random.Random(5)
         texts = list(pool_texts)
@@ -218,10 +290,11 @@ def main():
                 continue
             rr = random.Random(1000 + s)
             chunk = texts[s * SHARD:(s + 1) * SHARD]
-            jobs = [pick_voice(rr) + (t, s * SHARD + i) for i, t in enumerate(chunk)]
+            jobs = [pick_voice(rr) + (t, s * SHARD + i, codec.pick(rr) if rr.random() < CODEC_FRAC else "")
+                    for i, t in enumerate(chunk)]
             res = pool.map(render, jobs, chunksize=8)
             keep = [(x, j) for x, j in zip(res, jobs) if x is not None]
-            save(path, [k[0] for k in keep], [k[1][2] for k in keep], [k[1][0] + ":" + k[1][1] for k in keep])
+            save(path, [k[0] for k in keep], [k[1][2] for k in keep], [k[1][0] + ":" + k[1][1] + ("|" + k[1][4] if k[1][4] else "") for k in keep])
             secs = sum(len(k[0]) for k in keep) / SR
             print(f"shard {s + 1}/{nshards}: {len(keep)} utts, {secs / 60:.1f} min audio", flush=True)
     print("corpus done", flush=True)

@@ -11,7 +11,9 @@ from textnorm import normalize
 
 MODEL_DIR = os.path.normpath(os.path.join(HERE, "..", "..", "asr-en-telephony"))
 PS_MODEL = "/usr/share/pocketsphinx/model/en-us"
-SETS = {"real": "heldout_real.npz", "synth": "heldout_synth.npz"}
+EVAL_DIR = os.path.join(HERE, "work", "eval")
+# set -> (folder, file): the held-out Asterisk prompts, and the whole voices held out of training (corpus.py)
+SETS = {"real": ("corpus", "heldout_real.npz"), "voices": ("eval", "heldout_voices.npz")}
 
 
 def edit_distance(a, b):
@@ -34,7 +36,8 @@ def score(refs, hyps):
 
 def prepare_feats(corpus, edir, name):
     fpath, ipath = os.path.join(edir, name + ".f32"), os.path.join(edir, name + ".index.json")
-    audio, texts, voices = load(os.path.join(corpus, SETS[name]))
+    folder, fname = SETS[name]
+    audio, texts, voices = load(os.path.join(corpus if folder == "corpus" else EVAL_DIR, fname))
     # real: prompt names (unique); synthetic: index + voice (voices repeat)
     ids = [str(v) for v in voices] if name == "real" else [f"{k:04d}|{v}" for k, v in enumerate(voices)]
     if not os.path.exists(ipath):
@@ -86,25 +89,30 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--corpus", default=os.path.join(HERE, "work", "corpus"))
     ap.add_argument("--model-dir", default=MODEL_DIR)
-    ap.add_argument("--pocketsphinx", default="real,synth", help="sets to run pocketsphinx on ('' = none)")
+    ap.add_argument("--pocketsphinx", default="real,voices", help="sets to run pocketsphinx on ('' = none)")
+    ap.add_argument("--write", type=int, default=1, help="1: write the scores into the model folder's manifest and README")
+    ap.add_argument("--tag", default="", help="keep this model's transcripts and results under work/eval/<tag>/")
+    ap.add_argument("--bench", type=int, default=1, help="1: measure speed on the real set")
+    ap.add_argument("--sets", default=",".join(SETS), help="held-out sets to score")
     ap.add_argument("--only-pocketsphinx", action="store_true")
     ap.add_argument("--ps-max-synth", type=int, default=0, help="run pocketsphinx on only the first N synthetic utterances (0 = all)")
     a = ap.parse_args()
-    edir = os.path.join(HERE, "work", "eval")
-    os.makedirs(edir, exist_ok=True)
+    edir = EVAL_DIR
+    odir = os.path.join(edir, a.tag) if a.tag else edir
+    os.makedirs(odir, exist_ok=True)
     results = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "sets": {}, "speed": {}}
     # pocketsphinx does not depend on this model: a set it is not run on again keeps its earlier figures
     mpath0 = os.path.join(a.model_dir, "manifest.json")
     previous = json.load(open(mpath0)).get("provenance", {}).get("heldOut", {}) if os.path.exists(mpath0) else {}
-    for name in SETS:
+    for name in a.sets.split(","):
         fpath, ipath, audio, refs, ids = prepare_feats(a.corpus, edir, name)
         entry = {"utterances": len(refs), "audioMinutes": round(sum(len(x) for x in audio) / SR / 60, 2)}
-        old_ps = previous.get("real" if name == "real" else "synthetic", {}).get("pocketsphinx")
+        old_ps = previous.get("real" if name == "real" else "heldOutVoices", {}).get("pocketsphinx")
         if name not in a.pocketsphinx.split(",") and old_ps:
             entry["pocketsphinx"] = {**old_ps, "note": "from an earlier evaluation of the same held-out set"}
         if name in a.pocketsphinx.split(","):
             t = time.time()
-            lim = a.ps_max_synth if name == "synth" else 0
+            lim = a.ps_max_synth if name == "voices" else 0
             hyps = run_pocketsphinx(audio, ids, edir, name, lim)
             entry["pocketsphinx"] = score(refs[:len(hyps)], hyps)
             print(f"[{name}] pocketsphinx {entry['pocketsphinx']} ({time.time() - t:.0f}s)", flush=True)
@@ -115,8 +123,8 @@ def main():
                 files = [("fp32", "model.streaming.onnx"), ("int8", "model.streaming.int8.onnx"),
                          ("wholeUtteranceFp32", "model.onnx"), ("wholeUtteranceInt8", "model.int8.onnx")]
             for kind, fname in files:
-                out = os.path.join(edir, f"hyps_{name}_{kind}.json")
-                r = run_onnx(os.path.join(a.model_dir, fname), fpath, ipath, out, bench=(name == "real"))
+                out = os.path.join(odir, f"hyps_{name}_{kind}.json")
+                r = run_onnx(os.path.join(a.model_dir, fname), fpath, ipath, out, bench=(name == "real" and a.bench))
                 hmap = {h["id"]: h["hyp"] for h in r["hyps"]}
                 entry[kind] = score(refs, [hmap[i] for i in ids])
                 entry[kind]["file"] = fname
@@ -127,10 +135,10 @@ def main():
                 if "speed" in r:
                     results["speed"][kind] = r["speed"]
                 print(f"[{name}] {kind} {entry[kind]}", flush=True)
-            ex = json.load(open(os.path.join(edir, f"hyps_{name}_fp32.json")))["hyps"][:5]
+            ex = json.load(open(os.path.join(odir, f"hyps_{name}_fp32.json")))["hyps"][:5]
             entry["examples"] = [{"ref": refs[k], "hyp": ex[k]["hyp"]} for k in range(min(5, len(ex)))]
         results["sets"][name] = entry
-    if not a.only_pocketsphinx:
+    if not a.only_pocketsphinx and a.write:
         # optional: sherpa-onnx-node (its own fbank) must give the same transcripts as our features + ORT
         p = subprocess.run(["node", os.path.join(HERE, "check_sherpa.mjs")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         if p.returncode == 0:
@@ -144,8 +152,8 @@ def main():
                 pass
         else:
             print("sherpa-onnx-node cross-check skipped (sherpa-onnx-node not resolvable)", flush=True)
-    json.dump(results, open(os.path.join(edir, "results.json"), "w"), indent=1)
-    if a.only_pocketsphinx:
+    json.dump(results, open(os.path.join(odir, "results.json"), "w"), indent=1)
+    if a.only_pocketsphinx or not a.write:
         return
     # manifest provenance
     mpath = os.path.join(a.model_dir, "manifest.json")
@@ -154,8 +162,8 @@ def main():
     man["provenance"]["heldOut"] = {
         "real": {"description": "112 held-out Asterisk core-sounds-en prompts (heldout_real.txt; real recorded 8 kHz telephone prompts, one female speaker), never trained on",
                  **{k: v for k, v in results["sets"]["real"].items() if k != "examples"}},
-        "synthetic": {"description": "held-out synthetic voices never used in training (espeak-ng variants +f3/+m5 on all English bases, flite rms), held-out generated sentences, clean 8 kHz renderings (no simulated channel)",
-                      **{k: v for k, v in results["sets"]["synth"].items() if k != "examples"}},
+        "heldOutVoices": {"description": "whole voices never used in training: the speaker slt (flite slt with pseudo-speakers of other f0 and duration, festival cmu_us_slt_arctic_hts), festival kdl (ked_diphone), espeak-ng accents en-029 and en-gb-scotland with every variant; a third of the non-flite ones shifted in pitch and vocal tract by sox (pseudo-speakers); held-out generated sentences, clean 8 kHz renderings (no simulated channel)",
+                      **{k: v for k, v in results["sets"]["voices"].items() if k != "examples"}},
         "metric": "WER/CER in percent on normalised text (lowercase a-z, apostrophe, space; numbers as words), greedy CTC decoding",
         "evaluatedWith": "onnxruntime-node " + ort_version() + " (CPU), features from models/recipes/asr/features.py",
         "speed": {k: {"threads": v["threads"], "batch1AudioSecPerSec": round(v["batch1"]["audioSecondsPerSecond"], 1),

@@ -141,6 +141,16 @@ def set_meta(path, meta):
     onnx.save(m, path)
 
 
+DATA_DESCRIPTION = (
+    "Asterisk core-sounds-en prompts (heldout_real.txt excluded) and 6 pseudo-speakers of each (sox pitch and vocal-tract "
+    "shifts, -700..+400 cents, tempo 0.85-1.15); synthetic speech of template-generated hotline text by espeak-ng accents "
+    "en-us, en-gb, en-us-nyc, en-gb-x-rp, en-gb-x-gbclan, en-gb-x-gbcwmd (45 variants), flite kal, kal16, awb, rms (with "
+    "pseudo-speakers of f0 0.7-1.6x and duration 0.8-1.25x), festival kal_diphone; half of the rendered audio through a "
+    "codec round trip in ffmpeg (GSM, G.726, G.722, G.723.1, Opus, Speex, codec2); on the fly: speed 0.8-1.2, band-pass, "
+    "reverberation, noise (white/pink/brown/hum, babble, hold music from asterisk-moh-opsound-wav) at 5-20 dB SNR, "
+    "G.711 mu/A-law; SpecAugment. Never trained on: the speaker slt (flite, festival HTS), festival kdl, espeak-ng "
+    "en-029 and en-gb-scotland, variants +f3/+m5")
+
 STREAM_WINDOW = 24  # frames per window in the graph's metadata (sherpa-onnx's window_size); the graph takes any even T
 
 
@@ -266,6 +276,12 @@ def main():
                         "realTrainPrompts": len(zr["offsets"]) - 1,
                         "realTrainMinutes": round(float(zr["offsets"][-1]) / F.SR / 60, 1),
                         "realFractionOfEachBatch": ck["args"].get("real_frac", 0.3)}
+        pr = os.path.join(cdir, "pseudo_real.npz")
+        if os.path.exists(pr):
+            zp = np.load(pr)
+            corpus_stats.update({"pseudoSpeakerUtterances": len(zp["offsets"]) - 1,
+                                 "pseudoSpeakerMinutes": round(float(zp["offsets"][-1]) / F.SR / 60, 1),
+                                 "pseudoSpeakerFractionOfEachBatch": ck["args"].get("pseudo_frac", 0.0)})
     manifest = {
         "name": "asr-en-telephony", "version": a.version, "task": "asr-ctc", "language": "en", "sampleRate": F.SR,
         "features": {
@@ -298,7 +314,8 @@ def main():
                     {"name": "logprobs_length", "dtype": "int64", "shape": ["N"], "description": "floor(length / 2); frames beyond are padding"}],
         "vocabulary": {"file": "tokens.txt", "size": len(VOCAB), "blankId": BLANK, "spaceToken": "\u2581",
                        "tokens": VOCAB},
-        "decoding": "greedy CTC: argmax per frame, collapse repeats, drop blank, map \u2581 to space",
+        # the decoding section (LM, lexicon, search settings) belongs to the decoder: an existing one is kept as it is
+        "decoding": old.get("decoding", "greedy CTC: argmax per frame, collapse repeats, drop blank, map \u2581 to space"),
         "subsampling": 2, "outputFrameRate": 50,
         "receptiveField": {"left": rf_left, "right": rf_right, "unit": "input-frames",
                            "note": f"output frame j depends on input frames 2j-{rf_left} .. 2j+{rf_right} (checked by perturbation); to stream this graph exactly, give each chunk {rf_left} frames of context on the left and {rf_right} on the right"},
@@ -311,7 +328,8 @@ def main():
         "architecture": {"type": ("causal " if model.causal else "") + "QuartzNet-style depthwise-separable 1-D conv CTC",
                          "params": nparams, **ck["cfg"]},
         "provenance": {
-            "data": "synthetic speech (espeak-ng, flite, festival voices) of template-generated hotline text + Asterisk core-sounds-en prompts (heldout_real.txt excluded); telephone channel simulation (8 kHz, G.711 mu/A-law, 300-3400 Hz band-pass, noise 5-20 dB SNR, speed 0.8-1.2), SpecAugment",
+            "data": DATA_DESCRIPTION if ck["args"].get("init_onnx") or ck["args"].get("pseudo_frac") else "synthetic speech (espeak-ng, flite, festival voices) of template-generated hotline text + Asterisk core-sounds-en prompts (heldout_real.txt excluded); telephone channel simulation (8 kHz, G.711 mu/A-law, 300-3400 Hz band-pass, noise 5-20 dB SNR, speed 0.8-1.2), SpecAugment",
+            **({"warmStart": "continued from the weights of the previously published model.onnx (" + ck["args"]["init_onnx"].split("/")[-1] + "), loaded back by warmstart.py"} if ck["args"].get("init_onnx") else {}),
             "recipe": "models/recipes/asr/run.sh",
             "corpus": corpus_stats,
             "steps": ck["step"], "trainingMinutes": round(ck["elapsed"] / 60, 1),
@@ -320,6 +338,10 @@ def main():
             "heldOut": old.get("provenance", {}).get("heldOut", {}),
         },
     }
+    # sections other parts of the system added to the manifest (and this export does not write) are carried over
+    for k, v in old.items():
+        if k not in manifest:
+            manifest[k] = v
     with open(mpath, "w", encoding="utf-8") as f:
         json.dump(manifest, f, indent=2, ensure_ascii=False)
         f.write("\n")

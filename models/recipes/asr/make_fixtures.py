@@ -14,10 +14,14 @@ REAL = ["all-circuits-busy-now", "conf-getpin", "feature-not-avail-line"]  # hel
 
 
 def main():
+    import argparse
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tag", default="", help="read the model's transcripts from work/eval/<tag>/ (eval.py --tag)")
+    a = ap.parse_args()
     os.makedirs(OUT, exist_ok=True)
     _, held = split_prompts()
     hmap = {p[0]: p for p in held}
-    edir = os.path.join(HERE, "work", "eval")
+    edir = os.path.join(HERE, "work", "eval", a.tag)
     def hyp_for(set_name, ident):
         out = {}
         for kind in ("fp32", "int8"):
@@ -42,13 +46,14 @@ def main():
         shutil.copyfile(path, os.path.join(OUT, dst))
         items.append({"file": dst, "text": text, "source": f"asterisk-core-sounds-en-wav {n}.wav (real recording, held out)",
                       "sampleRate": SR, "modelHypotheses": hyp_for("real", n)})
-    audio, texts, voices = load(os.path.join(HERE, "work", "corpus", "heldout_synth.npz"))
-    k = min(range(len(audio)), key=lambda i: abs(len(audio[i]) - 3.5 * SR) + (0 if "flite" in str(voices[i]) else SR))
+    # a held-out whole voice (flite slt, never trained on)
+    audio, texts, voices = load(os.path.join(HERE, "work", "eval", "heldout_voices.npz"))
+    k = min(range(len(audio)), key=lambda i: abs(len(audio[i]) - 3.5 * SR) + (0 if str(voices[i]).startswith("flite:slt") else 10 * SR))
     with wave.open(os.path.join(OUT, "synth_heldout.wav"), "wb") as w:
         w.setnchannels(1); w.setsampwidth(2); w.setframerate(SR)
         w.writeframes(audio[k].astype("<i2").tobytes())
     items.append({"file": "synth_heldout.wav", "text": str(texts[k]), "source": f"held-out synthetic voice {voices[k]} (never used in training)",
-                  "sampleRate": SR, "modelHypotheses": hyp_for("synth", f"{k:04d}|{voices[k]}")})
+                  "sampleRate": SR, "modelHypotheses": hyp_for("voices", f"{k:04d}|{voices[k]}")})
     json.dump({"note": "8 kHz 16-bit mono WAV; text normalised (lowercase a-z, apostrophe, space); modelHypotheses = greedy output of models/asr-en-telephony at fixture time (informational, changes when the model is retrained)",
                "items": items}, open(os.path.join(OUT, "transcripts.json"), "w"), indent=1)
     # feature reference

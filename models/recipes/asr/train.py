@@ -17,7 +17,7 @@ class Data:
     def __init__(self, cdir):
         self.cdir = cdir
         self.loaded = set()
-        self.synth, self.real = [], []
+        self.synth, self.real, self.pseudo = [], [], []
         self.refresh()
 
     def refresh(self):
@@ -30,14 +30,24 @@ class Data:
         if not self.real:
             a, t, _ = load(os.path.join(self.cdir, "real_train.npz"))
             self.real = [(x, y) for x, y in zip(a, t) if len(x) <= MAX_SEC * SR and encode(y)]
+        pseudo = os.path.join(self.cdir, "pseudo_real.npz")
+        if not self.pseudo and os.path.exists(pseudo):
+            a, t, _ = load(pseudo)
+            self.pseudo = [(x, y) for x, y in zip(a, t) if len(x) <= MAX_SEC * SR and encode(y)]
+            new.append(pseudo)
         return len(new)
 
 
-def make_batches(data, r, bsz, real_frac):
+def make_batches(data, r, bsz, real_frac, pseudo_frac=0.0):
+    """Three batches of similar lengths: real prompts, their pseudo-speakers and synthetic speech in the given
+    fractions (a pool not yet rendered gives its share to the real prompts)."""
     n = 3 * bsz
-    nreal = int(round(n * real_frac))
+    npseudo = int(round(n * pseudo_frac)) if data.pseudo else 0
+    nsynth = n - int(round(n * real_frac)) - int(round(n * pseudo_frac)) if data.synth else 0
+    nreal = n - npseudo - nsynth
     cands = [("r", data.real[r.randrange(len(data.real))]) for _ in range(nreal)]
-    cands += [("s", data.synth[r.randrange(len(data.synth))]) for _ in range(n - nreal)]
+    cands += [("p", data.pseudo[r.randrange(len(data.pseudo))]) for _ in range(npseudo)]
+    cands += [("s", data.synth[r.randrange(len(data.synth))]) for _ in range(nsynth)]
     cands.sort(key=lambda c: len(c[1][0]))
     return [cands[i * bsz:(i + 1) * bsz] for i in range(3)]
 
@@ -47,7 +57,7 @@ def prepare(batch, r, fbank, aug=True):
     pool = [torch.from_numpy(c[1][0].astype(np.float32) / 32768.0) for c in batch]
     for (kind, (x, y)), w in zip(batch, pool):
         if aug:
-            w = telephone(w, r, others=pool, strong=(kind == "s"))
+            w = telephone(w, r, others=pool, strong=(kind != "r"))
         waves.append(w)
     lens = torch.tensor([len(w) for w in waves])
     W = torch.zeros(len(waves), int(lens.max()))
@@ -62,8 +72,8 @@ def prepare(batch, r, fbank, aug=True):
 class BatchStream(torch.utils.data.IterableDataset):
     """Endless stream of prepared batches (augmentation + features), run in a worker process."""
 
-    def __init__(self, cdir, bsz, real_frac, seed):
-        self.cdir, self.bsz, self.real_frac, self.seed = cdir, bsz, real_frac, seed
+    def __init__(self, cdir, bsz, real_frac, seed, pseudo_frac=0.0):
+        self.cdir, self.bsz, self.real_frac, self.seed, self.pseudo_frac = cdir, bsz, real_frac, seed, pseudo_frac
 
     def __iter__(self):
         torch.set_num_threads(1)
@@ -72,7 +82,7 @@ class BatchStream(torch.utils.data.IterableDataset):
         fbank = TorchFbank()
         n = 0
         while True:
-            for bt in make_batches(data, r, self.bsz, self.real_frac):
+            for bt in make_batches(data, r, self.bsz, self.real_frac, self.pseudo_frac):
                 feats, flen, targets = prepare(bt, r, fbank)
                 secs = float(sum(len(c[1][0]) for c in bt)) / SR
                 ex = None
@@ -82,7 +92,7 @@ class BatchStream(torch.utils.data.IterableDataset):
                     ex = (f, fl, exi[1])
                 yield feats, flen, targets, secs, ex, len(data.synth)
                 n += 1
-                if n % 300 == 0:
+                if n % 100 == 0:
                     data.refresh()
 
 
@@ -110,6 +120,8 @@ def main():
     ap.add_argument("--max-steps", type=int, default=1_000_000)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--real-frac", type=float, default=0.3)
+    ap.add_argument("--pseudo-frac", type=float, default=0.0, help="share of each batch from pseudo_real.npz")
+    ap.add_argument("--init-onnx", default="", help="warm start from a published model.onnx when no checkpoint exists")
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--warmup", type=int, default=300)
     ap.add_argument("--seed", type=int, default=0)
@@ -136,6 +148,16 @@ def main():
         step, elapsed, audio_sec = ck["step"], ck["elapsed"], ck.get("audio_sec", 0.0)
         r.setstate(ck["py_rng"])
         print(f"resumed from step {step}, {elapsed / 60:.1f} min", flush=True)
+    elif a.init_onnx:
+        from warmstart import load_onnx, calibrate_bn
+        load_onnx(model, a.init_onnx)
+        batches = []
+        for _ in range(8):
+            for bt in make_batches(data, r, a.batch, a.real_frac, a.pseudo_frac)[:1]:
+                f, fl, _ = prepare(bt, r, fbank)
+                batches.append((f, fl))
+        calibrate_bn(model, batches)
+        print(f"warm start from {a.init_onnx} (batch norm calibrated on {len(batches)} batches)", flush=True)
     else:
         # global feature statistics from augmented training audio
         acc, acc2, n = torch.zeros(80, dtype=torch.float64), torch.zeros(80, dtype=torch.float64), 0
@@ -159,7 +181,7 @@ def main():
     t_last_ck = time.time()
     t0 = time.time() - elapsed
     log_loss, log_n, t_log, a_log = 0.0, 0, time.time(), 0.0
-    stream = BatchStream(a.corpus, a.batch, a.real_frac, a.seed * 1000003 + step)
+    stream = BatchStream(a.corpus, a.batch, a.real_frac, a.seed * 1000003 + step, a.pseudo_frac)
     if a.workers > 0:
         loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=a.workers, prefetch_factor=4,
                                              persistent_workers=False)
