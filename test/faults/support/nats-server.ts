@@ -57,6 +57,9 @@ export class PrivateNatsServer {
       { stdio: "ignore" },
     );
     this.child = child;
+    const reap = () => child.kill("SIGKILL");
+    process.once("exit", reap);
+    child.once("exit", () => process.off("exit", reap));
     const deadline = Date.now() + 15_000;
     while (!(await accepts(this.port))) {
       if (child.exitCode !== null)
