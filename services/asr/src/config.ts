@@ -50,7 +50,7 @@ const shape = {
   /** Weight of the LM's ln-probability at each word end. */
   ASR_LM_WEIGHT: decimal(0.8, 0, 5),
   /** Score added per recognised word by the LM search. */
-  ASR_WORD_BONUS: decimal(1, -20, 20),
+  ASR_WORD_BONUS: decimal(0, -20, 20),
   ASR_OOV_POLICY: z
     .enum(["refuse", "allow"], { errorMap: () => ({ message: "must be one of: refuse, allow" }) })
     .default("refuse"),

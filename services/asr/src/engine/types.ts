@@ -97,7 +97,7 @@ export interface EngineOptions {
   decoder?: Decoder;
   /** Weight of ln P_LM at each word end of the LM search; default 0.8. */
   lmWeight?: number;
-  /** Score added per word by the LM search (insertion bonus); default 1. */
+  /** Score added per word by the LM search (insertion bonus); default 0. */
   wordBonus?: number;
   /** Words outside the lexicon: `refuse` (default) keeps to it, `allow` spells them as `<unk>` at `oovPenalty`. */
   oovPolicy?: "refuse" | "allow";

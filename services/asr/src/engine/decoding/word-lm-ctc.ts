@@ -53,6 +53,7 @@ export class WordLmCtcDecoder implements CtcDecoder {
   readonly #separator: number;
   readonly #width: number;
   readonly #prune: number;
+  readonly #threshold: number;
   readonly #weight: number;
   readonly #wordBonus: number;
   readonly #allowOov: boolean;
@@ -80,7 +81,8 @@ export class WordLmCtcDecoder implements CtcDecoder {
     this.#blank = lm.blank;
     this.#separator = lm.separator;
     this.#width = Math.max(1, Math.floor(options.beamWidth));
-    this.#prune = options.tokenPrune ?? 10;
+    this.#prune = options.tokenPrune ?? 5;
+    this.#threshold = options.beamThreshold ?? 15;
     this.#weight = options.lmWeight;
     this.#wordBonus = options.wordBonus;
     this.#allowOov = options.oovPolicy === "allow";
@@ -184,7 +186,10 @@ export class WordLmCtcDecoder implements CtcDecoder {
       ranked.push(prefix);
     }
     ranked.sort(byScore);
-    if (ranked.length > this.#width) ranked.length = this.#width;
+    let keep = Math.min(ranked.length, this.#width);
+    const cut = ranked[0]!.score - this.#threshold;
+    while (keep > 1 && !(ranked[keep - 1]!.score >= cut)) keep--;
+    ranked.length = keep;
     // The old beam array becomes the next frame's ranking scratch.
     this.#ranked = this.#beam;
     this.#beam = ranked;
@@ -325,8 +330,11 @@ export class WordLmCtcDecoder implements CtcDecoder {
         best = prefix;
       }
     }
-    // When no prefix ends in a whole word, the live best is still better than nothing.
-    return tokensOf(best ?? this.#bestLive());
+    if (best) return tokensOf(best);
+    // No prefix ends in an allowed word: the live best up to its last finished word.
+    let finished: WordPrefix = this.#bestLive();
+    while (!finished.wordStart && finished.parent) finished = finished.parent;
+    return tokensOf(finished);
   }
 
   #bestLive(): WordPrefix {

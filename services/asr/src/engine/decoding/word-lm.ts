@@ -18,17 +18,20 @@ export interface WordSearchOptions {
   oovPolicy: OovPolicy;
   /** Added per word outside the lexicon under `allow` (≤ 0). */
   oovPenalty: number;
-  /** Tokens more than this far below the frame's best log-prob are not tried as extensions; default 10. */
+  /** Tokens more than this far below the frame's best log-prob are not tried as extensions; default 5. */
   tokenPrune?: number;
+  /** Prefixes scoring more than this below the frame's best prefix leave the beam; default 15. */
+  beamThreshold?: number;
 }
 
 export const defaultWordSearchOptions: WordSearchOptions = {
   beamWidth: 8,
   lmWeight: 0.8,
-  wordBonus: 1,
+  wordBonus: 0,
   oovPolicy: "refuse",
   oovPenalty: -10,
-  tokenPrune: 10,
+  tokenPrune: 5,
+  beamThreshold: 15,
 };
 
 export class WordSearchOptionError extends RangeError {
@@ -67,6 +70,12 @@ export function validateWordSearchOptions(options: WordSearchOptions): void {
     finite(options.oovPenalty) && options.oovPenalty <= 0 && options.oovPenalty >= -100,
     "use -100 to 0",
   );
+  if (options.beamThreshold !== undefined)
+    check(
+      "beamThreshold",
+      finite(options.beamThreshold) && options.beamThreshold > 0 && options.beamThreshold <= 1000,
+      "use a value above 0 and at most 1000",
+    );
   if (options.tokenPrune !== undefined)
     check(
       "tokenPrune",

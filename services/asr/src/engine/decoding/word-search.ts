@@ -1,4 +1,3 @@
-import type { LanguageModel, Lexicon } from "../lm/types.ts";
 import type { AcousticModel } from "../model/acoustic-model.ts";
 import type { EngineOptions, WordLanguageModel } from "../types.ts";
 import {
@@ -18,10 +17,8 @@ export interface WordSearch {
 
 /** The language model a loaded model folder brings, if any. */
 function languageOfModel(model: AcousticModel): WordLanguageModel | null {
-  const folder = model as { languageModel?: LanguageModel | null; lexicon?: Lexicon | null };
-  return folder.languageModel && folder.lexicon
-    ? { lm: folder.languageModel, lexicon: folder.lexicon }
-    : null;
+  const { languageModel, lexicon } = model;
+  return languageModel && lexicon ? { lm: languageModel, lexicon } : null;
 }
 
 /**
@@ -41,6 +38,7 @@ export function wordSearchOf(
     oovPolicy: options.oovPolicy ?? defaultWordSearchOptions.oovPolicy,
     oovPenalty: options.oovPenalty ?? defaultWordSearchOptions.oovPenalty,
     tokenPrune: defaultWordSearchOptions.tokenPrune,
+    beamThreshold: defaultWordSearchOptions.beamThreshold,
   };
   validateWordSearchOptions(knobs);
   if (options.decoder !== undefined && !["greedy", "beam", "lm"].includes(options.decoder))
