@@ -192,6 +192,7 @@ describe("the analyst page", () => {
       ]),
     );
     expect(await page.locator("body").innerText()).not.toContain("four one five");
+    expect(await page.getByRole("form", { name: "Filters" }).isVisible()).toBe(false);
     expect(await page.locator("#ticket-facts").innerText()).toContain("en-US (80%)");
 
     const curve = await page.evaluate(() => {
