@@ -3,7 +3,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
   analystToken,
   byName,
+  daysAgo,
   deadDelivery,
+  isoDay,
   seededDatabase,
   startTestDashboard,
   type SeededDatabase,
@@ -86,6 +88,14 @@ describe("the analyst page", () => {
     expect(page.url()).not.toContain(analystToken);
 
     expect(await chartLabels("volume-chart")).toEqual(["noise", "billing", "roads", "waste", "water"]);
+    // Day by day, the day without calls included.
+    const days = await page.evaluate(
+      () =>
+        (
+          globalThis as unknown as { Chart: { getChart(id: string): { data: { labels: string[] } } } }
+        ).Chart.getChart("volume-chart").data.labels,
+    );
+    expect(days).toEqual([5, 4, 3, 2, 1].map((n) => isoDay(daysAgo(n))));
     expect(await chartLabels("emotion-chart")).toEqual(["neutral", "angry", "happy", "sad", "not measured"]);
     expect(await chartLabels("keyword-chart")).toContain("water");
     await expect(page.locator("#emotion-note").textContent()).resolves.toBe(

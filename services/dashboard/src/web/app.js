@@ -130,12 +130,33 @@ async function loadOverview() {
   renderDead(dead);
 }
 
+/** Every bucket start from the first to the last, so days without calls show as empty, not missing. */
+function bucketStarts(bucket, times) {
+  if (times.length === 0) return [];
+  const sorted = [...times].sort();
+  const last = new Date(sorted[sorted.length - 1]).getTime();
+  const out = [];
+  for (let d = new Date(sorted[0]); d.getTime() <= last && out.length < 5000;) {
+    out.push(d.toISOString());
+    if (bucket === "hour") d = new Date(d.getTime() + 3_600_000);
+    else if (bucket === "day") d = new Date(d.getTime() + 86_400_000);
+    else if (bucket === "week") d = new Date(d.getTime() + 7 * 86_400_000);
+    else d = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1));
+  }
+  return out;
+}
+
 function renderVolume(volume, by) {
-  const labels = [...new Set(volume.rows.map((r) => r.t))].sort();
+  const labels = bucketStarts(
+    volume.bucket,
+    volume.rows.map((r) => new Date(r.t).toISOString()),
+  );
   const keys = [...new Set(volume.rows.map((r) => r.key ?? NOT_MEASURED))];
   const index = new Map(labels.map((t, i) => [t, i]));
   const series = keys.map((name) => ({ name, values: labels.map(() => 0) }));
-  for (const r of volume.rows) series[keys.indexOf(r.key ?? NOT_MEASURED)].values[index.get(r.t)] = r.calls;
+  for (const r of volume.rows) {
+    series[keys.indexOf(r.key ?? NOT_MEASURED)].values[index.get(new Date(r.t).toISOString())] = r.calls;
+  }
   const shown = labels.map((t) => bucketLabel(t, volume.bucket));
   drawVolume(shown, series);
   renderTable(
