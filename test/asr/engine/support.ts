@@ -47,9 +47,19 @@ export function copyModel(files = ["manifest.json", "tokens.txt", "model.onnx"])
   if (files.includes("manifest.json")) {
     const manifest = JSON.parse(readFileSync(manifestPath, "utf8")) as {
       streaming?: { files: Record<string, string> };
+      decoding?: string | { lm: { path: string }; lexicon: { path: string } };
     };
     if (manifest.streaming && !Object.values(manifest.streaming.files).some((f) => files.includes(f))) {
       delete manifest.streaming;
+      writeFileSync(manifestPath, JSON.stringify(manifest, null, 2));
+    }
+    // Likewise the word LM and lexicon: without their files the copy decodes greedily.
+    const decoding = manifest.decoding;
+    if (
+      typeof decoding === "object" &&
+      !(files.includes(decoding.lm.path) && files.includes(decoding.lexicon.path))
+    ) {
+      delete manifest.decoding;
       writeFileSync(manifestPath, JSON.stringify(manifest, null, 2));
     }
   }

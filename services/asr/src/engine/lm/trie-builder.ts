@@ -23,13 +23,15 @@ export class TrieBuildError extends Error {
 /**
  * Builds the forward trie of NgramTables from per-order n-gram lists in any order. Every n-gram's prefix
  * must be present one order lower (ARPA's rule); a missing prefix or a duplicate is a TrieBuildError.
- * Unigrams are given as probabilities and back-offs by word id.
+ * Unigrams are given as probabilities and back-offs by word id. When `placement` is given, it receives for
+ * each order above 1 the list index of the n-gram at each trie position.
  */
 export function buildTables(
   words: readonly string[],
   unigramLogProb: Float32Array,
   unigramBackoff: Float32Array,
   higher: readonly NgramList[],
+  placement?: Uint32Array[],
 ): NgramTables {
   const order = higher.length + 1;
   const lastWord: (Int32Array | null)[] = [null];
@@ -69,6 +71,7 @@ export function buildTables(
       probs[j] = list.logProb[i]!;
       if (bos) bos[j] = list.backoff ? list.backoff[i]! : 0;
     }
+    placement?.push(perm);
     firstChild.push(fc);
     lastWord.push(ids);
     logProb.push(probs);
