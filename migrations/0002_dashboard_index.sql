@@ -1,0 +1,1 @@
+CREATE INDEX "tickets_dashboard_idx" ON "tickets" USING btree ("started_at" DESC NULLS LAST,"call_id" DESC NULLS LAST,"category","dialect","agent_id","status","sentiment_overall","sentiment_caller","sentiment_agent","emotion_mix","keywords");
