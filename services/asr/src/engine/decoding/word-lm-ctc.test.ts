@@ -201,6 +201,15 @@ describe("WordLmCtcDecoder", () => {
     expect(text(decode(search({}, hotGraph([{ phrase: "waldo", boost: 3 }])), waldo))).toBe("the waldo");
   });
 
+  it("tries a hotword's next token even where the acoustics rank it below the pruning floor", () => {
+    // p is 7 nats below t on the last letter's frame: outside the default pruning floor of 5.
+    const spec = spoken("the cap");
+    spec[spec.lastIndexOf("p")] = { t: 0.9, p: 0.9 * Math.exp(-7) };
+    const lp = frames(spec);
+    expect(text(decode(search(), lp))).toBe("the cat");
+    expect(text(decode(search({}, hotGraph([{ phrase: "cap", boost: 4 }])), lp))).toBe("the cap");
+  });
+
   it("gives each word monotonic times from its frames", () => {
     const lp = frames(spoken("the cat sat on a mat"));
     const t = assembleTranscript(decode(search(), lp), vocabulary, () => 0.8, 20, 100);

@@ -125,7 +125,6 @@ export class WordLmCtcDecoder implements CtcDecoder {
   step(logProbs: Float32Array, offset: number): void {
     const vocab = this.#vocab;
     const blank = this.#blank;
-    const separator = this.#separator;
     const frame = this.#frame;
     const candidates = this.#candidates;
     candidates.clear();
@@ -154,26 +153,15 @@ export class WordLmCtcDecoder implements CtcDecoder {
       }
       for (let a = 0; a < activeCount; a++) {
         const token = active[a]!;
-        const lp = logProbs[offset + token]!;
-        if (token === separator && prefix.wordStart) {
-          // A separator where no word is open adds no word: it counts as blank. (After a separator its
-          // repeat without a blank between is already the stay above.)
-          const from = prefix.token === separator ? prefix.pBlank : total;
-          prefix.nextBlank = logAdd(prefix.nextBlank, from + lp);
-          continue;
+        this.#tryToken(prefix, token, logProbs[offset + token]!, total, frame);
+      }
+      // Tokens that continue a hotword match are tried even below the pruning floor: the boost is
+      // there to lift words the acoustics alone rank low.
+      if (prefix.hot) {
+        for (const token of prefix.hot.children.keys()) {
+          const lp = logProbs[offset + token]!;
+          if (lp < floor) this.#tryToken(prefix, token, lp, total, frame);
         }
-        const score = (token === prefix.token ? prefix.pBlank : total) + lp;
-        if (score === -Infinity) continue;
-        const key = prefix.id * vocab + token;
-        let child = candidates.get(key);
-        if (!child) {
-          const made = this.#extend(prefix, token, key, frame);
-          if (!made) continue;
-          made.generation = frame;
-          candidates.set(key, made);
-          child = made;
-        }
-        child.nextToken = logAdd(child.nextToken, score);
       }
     }
 
@@ -194,6 +182,29 @@ export class WordLmCtcDecoder implements CtcDecoder {
     this.#ranked = this.#beam;
     this.#beam = ranked;
     this.#frame++;
+  }
+
+  /** Extends `prefix` by `token` (log-prob `lp` on this frame; `total` = the prefix's own score). */
+  #tryToken(prefix: WordPrefix, token: number, lp: number, total: number, frame: number): void {
+    if (token === this.#separator && prefix.wordStart) {
+      // A separator where no word is open adds no word: it counts as blank. (After a separator its
+      // repeat without a blank between is already the stay.)
+      const from = prefix.token === this.#separator ? prefix.pBlank : total;
+      prefix.nextBlank = logAdd(prefix.nextBlank, from + lp);
+      return;
+    }
+    const score = (token === prefix.token ? prefix.pBlank : total) + lp;
+    if (score === -Infinity) return;
+    const key = prefix.id * this.#vocab + token;
+    let child = this.#candidates.get(key);
+    if (!child) {
+      const made = this.#extend(prefix, token, key, frame);
+      if (!made) return;
+      made.generation = frame;
+      this.#candidates.set(key, made);
+      child = made;
+    }
+    child.nextToken = logAdd(child.nextToken, score);
   }
 
   /** The prefix `parent` + `token`, or null when the lexicon and the OOV policy rule it out. */
