@@ -350,6 +350,7 @@ export async function startTestDashboard(url: string): Promise<TestDashboard> {
     role: "callscribe_analyst",
     poolSize: 4,
     statementTimeoutMs: 10_000,
+    workMemMb: 32,
     applicationName: "callscribe-dashboard-test",
     onIdleError: () => undefined,
   });

@@ -40,6 +40,7 @@ const shape = {
   DASHBOARD_WORKORDER_TOKENS: tokenList(),
   DASHBOARD_DB_POOL_SIZE: env.int(10, 1, 200),
   DASHBOARD_STATEMENT_TIMEOUT_MS: env.int(10_000, 100, 600_000),
+  DASHBOARD_WORK_MEM_MB: env.int(32, 1, 4096),
   DASHBOARD_SHUTDOWN_DEADLINE_MS: env.int(10_000, 100, 600_000),
 };
 
@@ -54,6 +55,7 @@ export interface DashboardConfig {
     role: string | undefined;
     poolSize: number;
     statementTimeoutMs: number;
+    workMemMb: number;
   };
   tokens: { analyst: string[]; workOrder: string[] };
   shutdownDeadlineMs: number;
@@ -80,6 +82,7 @@ export function loadConfig(source: Env = process.env): DashboardConfig {
       role: c.DASHBOARD_DB_SET_ROLE ? c.DASHBOARD_DB_ROLE : undefined,
       poolSize: c.DASHBOARD_DB_POOL_SIZE,
       statementTimeoutMs: c.DASHBOARD_STATEMENT_TIMEOUT_MS,
+      workMemMb: c.DASHBOARD_WORK_MEM_MB,
     },
     tokens: { analyst: c.DASHBOARD_ANALYST_TOKENS, workOrder: c.DASHBOARD_WORKORDER_TOKENS },
     shutdownDeadlineMs: c.DASHBOARD_SHUTDOWN_DEADLINE_MS,

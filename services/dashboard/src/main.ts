@@ -17,6 +17,7 @@ async function main(): Promise<void> {
     role: config.database.role,
     poolSize: config.database.poolSize,
     statementTimeoutMs: config.database.statementTimeoutMs,
+    workMemMb: config.database.workMemMb,
     applicationName: "callscribe-dashboard",
     onIdleError: (err) => logger.error({ err }, "idle database connection lost"),
   });

@@ -18,13 +18,15 @@ export interface SqlRunnerOptions {
   role?: string;
   poolSize: number;
   statementTimeoutMs: number;
+  /** Memory per sort or hash of a query, in MB. */
+  workMemMb: number;
   applicationName: string;
   onIdleError: (err: Error) => void;
 }
 
 /**
- * A pg pool whose connections are set up once before use: UTC (time buckets are UTC days) and, for
- * analysts, the database role whose grants decide what they may read. A connection whose setup
+ * A pg pool whose connections are set up once before use: UTC (time buckets are UTC days), the
+ * planner settings below and, for analysts, the database role whose grants decide what they may read. A connection whose setup
  * fails is discarded, so no query ever runs with the login role's rights by mistake.
  */
 export function createSqlRunner(options: SqlRunnerOptions): SqlRunner {
@@ -37,8 +39,10 @@ export function createSqlRunner(options: SqlRunnerOptions): SqlRunner {
   });
   pool.on("error", options.onIdleError);
   const prepared = new WeakSet<pg.PoolClient>();
-  const setup =
-    options.role === undefined ? "set time zone 'UTC'" : `set time zone 'UTC'; set role "${options.role}"`;
+  // Charts aggregate tens of thousands of index entries: compiling them (JIT) costs more than it
+  // saves at that size, and hash aggregates should stay in memory rather than spill to disk.
+  const session = `set time zone 'UTC'; set jit = off; set work_mem = '${options.workMemMb}MB'`;
+  const setup = options.role === undefined ? session : `${session}; set role "${options.role}"`;
 
   async function checkout(): Promise<pg.PoolClient> {
     const client = await pool.connect();

@@ -126,14 +126,14 @@ const summaryColumns = sql`
 export function worstCallsQuery(f: TicketFilters, limit: number): SQL {
   return sql`
     select ${summaryColumns} from ${tickets} where ${ticketWhere(f)}
-    order by ${tickets.sentimentOverall} asc, ${tickets.startedAt} desc limit ${limit}`;
+    order by ${tickets.sentimentOverall} asc, ${tickets.startedAt} desc nulls last limit ${limit}`;
 }
 
 /** Newest first; one row more than asked tells whether a next page exists. */
 export function ticketPageQuery(f: TicketFilters, limit: number, offset: number): SQL {
   return sql`
     select ${summaryColumns} from ${tickets} where ${ticketWhere(f)}
-    order by ${tickets.startedAt} desc, ${tickets.callId} desc limit ${limit + 1} offset ${offset}`;
+    order by ${tickets.startedAt} desc nulls last, ${tickets.callId} desc nulls last limit ${limit + 1} offset ${offset}`;
 }
 
 /** Only redacted content: the ticket's columns, never the `utterances` table. */

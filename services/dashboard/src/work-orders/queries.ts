@@ -29,7 +29,7 @@ export interface WorkOrderRow {
 export function workOrderPageQuery(f: TicketFilters, limit: number, offset: number): SQL {
   return sql`
     select ${workOrderColumns} from ${tickets} where ${ticketWhere(f)}
-    order by ${tickets.startedAt} desc, ${tickets.callId} desc limit ${limit + 1} offset ${offset}`;
+    order by ${tickets.startedAt} desc nulls last, ${tickets.callId} desc nulls last limit ${limit + 1} offset ${offset}`;
 }
 
 export function workOrderQuery(callId: string, opts: { forUpdate: boolean } = { forUpdate: false }): SQL {
