@@ -46,9 +46,9 @@ const shape = {
   ASR_DECODER: z
     .enum(["greedy", "beam", "lm"], { errorMap: () => ({ message: "must be one of: greedy, beam, lm" }) })
     .optional(),
-  ASR_BEAM_WIDTH: env.int(8, 1, 128),
+  ASR_BEAM_WIDTH: env.int(16, 1, 128),
   /** Weight of the LM's ln-probability at each word end. */
-  ASR_LM_WEIGHT: decimal(0.8, 0, 5),
+  ASR_LM_WEIGHT: decimal(0.6, 0, 5),
   /** Score added per recognised word by the LM search. */
   ASR_WORD_BONUS: decimal(0, -20, 20),
   ASR_OOV_POLICY: z

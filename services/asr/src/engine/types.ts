@@ -88,14 +88,14 @@ export interface EngineOptions {
   chunkMs: number;
   /** Audio one stream may have waiting for the VAD and the model before pushAudio refuses more; default 30000. */
   maxStreamBacklogMs?: number;
-  /** Beam width of the prefix beam searches (with and without the LM); default 8. */
+  /** Beam width of the prefix beam searches (with and without the LM); default 16. */
   beamWidth?: number;
   /**
    * Decoder of streams that do not name one: `lm` (the default when the engine has a language model),
    * `beam` or `greedy` (the default without one).
    */
   decoder?: Decoder;
-  /** Weight of ln P_LM at each word end of the LM search; default 0.8. */
+  /** Weight of ln P_LM at each word end of the LM search; default 0.6. */
   lmWeight?: number;
   /** Score added per word by the LM search (insertion bonus); default 0. */
   wordBonus?: number;

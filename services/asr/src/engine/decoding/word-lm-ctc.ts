@@ -66,6 +66,11 @@ export class WordLmCtcDecoder implements CtcDecoder {
   readonly #candidates = new Map<number, WordPrefix>();
   #ranked: WordPrefix[] = [];
   readonly #active: Int32Array;
+  /**
+   * Letter extensions estimated below this are not made: the best prefix of the last frame plus this
+   * frame's best log-prob, less the beam threshold (a child's look-ahead is never above its parent's).
+   */
+  #cut = -Infinity;
   /** Set by #endWord. */
   #wordScore = 0;
   #wordState = 0;
@@ -82,7 +87,7 @@ export class WordLmCtcDecoder implements CtcDecoder {
     this.#separator = lm.separator;
     this.#width = Math.max(1, Math.floor(options.beamWidth));
     this.#prune = options.tokenPrune ?? 5;
-    this.#threshold = options.beamThreshold ?? 15;
+    this.#threshold = options.beamThreshold ?? 10;
     this.#weight = options.lmWeight;
     this.#wordBonus = options.wordBonus;
     this.#allowOov = options.oovPolicy === "allow";
@@ -131,6 +136,8 @@ export class WordLmCtcDecoder implements CtcDecoder {
     let best = -Infinity;
     for (let v = 0; v < vocab; v++) if (logProbs[offset + v]! > best) best = logProbs[offset + v]!;
     const floor = best - this.#prune;
+    // Hotword bonuses can lift a child above its parent: no early cut with hotwords.
+    this.#cut = this.#hotwords ? -Infinity : this.#beam[0]!.score + best - this.#threshold;
     const active = this.#active;
     let activeCount = 0;
     for (let v = 0; v < vocab; v++)
@@ -195,6 +202,7 @@ export class WordLmCtcDecoder implements CtcDecoder {
     }
     const score = (token === prefix.token ? prefix.pBlank : total) + lp;
     if (score === -Infinity) return;
+    if (token !== this.#separator && score + prefix.lmScore + prefix.lookAhead < this.#cut) return;
     const key = prefix.id * this.#vocab + token;
     let child = this.#candidates.get(key);
     if (!child) {
