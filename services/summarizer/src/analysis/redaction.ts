@@ -5,6 +5,7 @@ import {
   isOrdinalWord,
   monthWords,
   readCardinal,
+  readDayNumber,
   readDigitRun,
 } from "./spoken-numbers.ts";
 import { stopwords } from "./stopwords.ts";
@@ -176,23 +177,35 @@ function readSpokenDate(words: string[], i: number): number | undefined {
     // "march third nineteen eighty four", "march the third", "march three", "march nineteen eighty four"
     let j = k + 1;
     if (words[j] === "the") j++;
-    if (words[j] !== undefined && isOrdinalWord(words[j]!)) j++;
+    const ordinal = readOrdinal(words, j);
+    if (ordinal !== undefined) j = ordinal;
     else {
-      const day = readCardinal(words, j);
-      if (day !== undefined && day.value >= 1 && day.value <= 31 && day.end === j + 1) j = day.end;
+      const day = readDayNumber(words, j);
+      if (day !== undefined && day.value >= 1 && day.value <= 31) j = day.end;
     }
     const end = year(j);
     return end > k + 1 ? end : undefined;
   }
-  if (isOrdinalWord(w) || (readCardinal(words, k)?.value ?? 99) <= 31) {
-    // "third of march nineteen eighty four", "the twelfth of may"
-    let j = isOrdinalWord(w) ? k + 1 : readCardinal(words, k)!.end;
+  const ordinal = readOrdinal(words, k);
+  const day = ordinal === undefined ? readDayNumber(words, k) : undefined;
+  if (ordinal !== undefined || (day !== undefined && day.value <= 31)) {
+    // "third of march nineteen eighty four", "the twelfth of may", "twenty first of june"
+    let j = ordinal ?? day!.end;
     if (words[j] === "of") j++;
     if (words[j] !== undefined && words[j]! in monthWords) return year(j + 1);
   }
   // "oh three oh four eighty four", "zero three slash one two slash ..."
   const run = readDigitRunAcrossSlashes(words, k);
   if (run.digits.length >= 6 && run.digits.length <= 8) return run.end;
+  return undefined;
+}
+
+/** The index after an ordinal at `i` ("third", "21st", "twenty first"), or undefined. */
+function readOrdinal(words: string[], i: number): number | undefined {
+  const w = words[i];
+  if (w === undefined) return undefined;
+  if (isOrdinalWord(w)) return i + 1;
+  if ((w === "twenty" || w === "thirty") && isOrdinalWord(words[i + 1] ?? "")) return i + 2;
   return undefined;
 }
 
@@ -300,7 +313,12 @@ function findNumbers(words: string[], context: string[], taken: boolean[], claim
         if (words[k]! in digitWords || /^\d+$/.test(words[k]!)) singleDigitWords++;
       digits += run.digits;
       end = run.end;
-      if ((words[end] === "dash" || words[end] === "hyphen") && isDigitWord(words[end + 1] ?? "")) end++;
+      const after = words[end + 1] ?? "";
+      if (
+        (words[end] === "dash" || words[end] === "hyphen") &&
+        (isDigitWord(after) || after === "double" || after === "triple")
+      )
+        end++;
       else break;
     }
     if (end === i) continue;

@@ -112,7 +112,9 @@ export function readDigitRun(words: readonly string[], start: number): { digits:
       i += 2;
     } else if (w in digitWords) {
       // A lone "o" is a digit only between other digit words ("four o five").
-      if ((w === "o" || w === "oh") && digits === "" && !(next !== undefined && isDigitWord(next))) break;
+      const digitFollows =
+        next !== undefined && (isDigitWord(next) || next === "double" || next === "triple");
+      if ((w === "o" || w === "oh") && digits === "" && !digitFollows) break;
       digits += String(digitWords[w]);
       i++;
     } else if (/^\d+$/.test(w)) {
@@ -205,4 +207,24 @@ export function readCardinal(
   // Groups said one after another are concatenated: "one twenty three" = 1|23, "nineteen oh five" = 19|0|5.
   const text = groups.map(String).join("");
   return { value: Number(text), end: i };
+}
+
+/** A day of the month said as one number ("twelve", "twenty one", "3"), not reading on into a year. */
+export function readDayNumber(
+  words: readonly string[],
+  start: number,
+): { value: number; end: number } | undefined {
+  const w = words[start];
+  if (w === undefined) return undefined;
+  if (/^\d{1,2}$/.test(w)) return { value: Number(w), end: start + 1 };
+  if (w in digitWords && w !== "oh" && w !== "o" && w !== "zero" && w !== "nought")
+    return { value: digitWords[w]!, end: start + 1 };
+  if (w in teens) return { value: teens[w]!, end: start + 1 };
+  if (w === "twenty" || w === "thirty") {
+    const unit = words[start + 1] !== undefined ? digitWords[words[start + 1]!] : undefined;
+    if (unit !== undefined && unit > 0 && words[start + 1] !== "oh" && words[start + 1] !== "o")
+      return { value: tens[w]! + unit, end: start + 2 };
+    return { value: tens[w]!, end: start + 1 };
+  }
+  return undefined;
 }
