@@ -17,6 +17,7 @@ import {
 } from "./engine/index.ts";
 import { createRecognizerService } from "./grpc/recognizer.ts";
 import { recognizerServiceName, startRecognizerServer } from "./grpc/server.ts";
+import { createEmotionClient } from "./emotion/client.ts";
 import { startCallWorker, type CallWorker } from "./worker/call-worker.ts";
 
 export interface LoadedRecognizer {
@@ -135,6 +136,18 @@ export async function createAsrService(config: AsrConfig, deps: AsrServiceDeps):
     maxMessageBytes: config.grpc.maxMessageBytes,
   });
 
+  // Each final utterance's emotion, when ASR_EMOTION_ADDRESS names the service; off, emotion is null.
+  const emotion = config.emotion.address
+    ? createEmotionClient({
+        address: config.emotion.address,
+        deadlineMs: config.emotion.deadlineMs,
+        logger,
+        registry,
+      })
+    : undefined;
+  if (!emotion && config.worker.enabled)
+    logger.info("ASR_EMOTION_ADDRESS is empty: utterances are published with emotion null");
+
   let worker: CallWorker | undefined;
   try {
     if (config.worker.enabled) {
@@ -150,6 +163,7 @@ export async function createAsrService(config: AsrConfig, deps: AsrServiceDeps):
         callsConsumer: config.worker.callsConsumer,
         callsSubject: config.worker.callsSubject,
         maxCalls: config.worker.maxCalls,
+        ...(emotion ? { emotion: { client: emotion, maxSegmentMs: config.emotion.maxSegmentMs } } : {}),
       });
     }
   } catch (err) {
@@ -197,6 +211,7 @@ export async function createAsrService(config: AsrConfig, deps: AsrServiceDeps):
       },
     },
     { name: "hand back held calls", run: async () => worker?.handBack() },
+    { name: "close the emotion client", run: () => emotion?.close() },
     { name: "drain NATS", run: async () => messaging?.drain() },
     { name: "close ops server", run: () => ops.close() },
   ];

@@ -70,6 +70,12 @@ const shape = {
   ASR_RECOGNIZE_MAX_AUDIO_S: env.int(600, 1, 86_400),
   ASR_OPS_HOST: z.string().min(1).default("127.0.0.1"),
   ASR_OPS_PORT: env.port(9091),
+  /** host:port of the emotion service asked about each final utterance; empty: off (emotion null). */
+  ASR_EMOTION_ADDRESS: z.string().default(""),
+  /** Longest wait for one utterance's emotion; past it the utterance is published with emotion null. */
+  ASR_EMOTION_DEADLINE_MS: env.int(2000, 10, 60_000),
+  /** The emotion service's EMOTION_MAX_SEGMENT_S: a longer utterance sends its last this many seconds. */
+  ASR_EMOTION_MAX_SEGMENT_S: env.int(30, 1, 300),
   NATS_URL: env.list("nats://127.0.0.1:4222"),
   ASR_WORKER: env.bool(true),
   ASR_CLAIM_TTL_MS: env.int(15_000, 500, 3_600_000),
@@ -119,6 +125,7 @@ export interface AsrConfig {
   };
   grpc: { host: string; port: number; maxMessageBytes: number; recognizeMaxAudioMs: number };
   ops: { host: string; port: number };
+  emotion: { address: string; deadlineMs: number; maxSegmentMs: number };
   nats: { servers: string[] };
   worker: {
     enabled: boolean;
@@ -227,6 +234,11 @@ export function loadConfig(environment: Env = process.env): AsrConfig {
       recognizeMaxAudioMs: raw.ASR_RECOGNIZE_MAX_AUDIO_S * 1000,
     },
     ops: { host: raw.ASR_OPS_HOST, port: raw.ASR_OPS_PORT },
+    emotion: {
+      address: raw.ASR_EMOTION_ADDRESS.trim(),
+      deadlineMs: raw.ASR_EMOTION_DEADLINE_MS,
+      maxSegmentMs: raw.ASR_EMOTION_MAX_SEGMENT_S * 1000,
+    },
     nats: { servers: raw.NATS_URL },
     worker: {
       enabled: raw.ASR_WORKER,

@@ -30,6 +30,8 @@ export interface CallWorkerOptions {
   callsSubject: string;
   maxCalls: number;
   legIdleTimeoutMs?: number;
+  /** The emotion service for each final utterance (ASR_EMOTION_ADDRESS); absent, emotion is null. */
+  emotion?: LegContext["emotion"];
 }
 
 export interface CallWorker {
@@ -78,6 +80,7 @@ export async function startCallWorker(options: CallWorkerOptions): Promise<CallW
     logger: log,
     metrics,
     idleTimeoutMs: options.legIdleTimeoutMs ?? 10 * 60_000,
+    emotion: options.emotion,
   };
   const sessions = new Map<string, CallSession>();
   /** Messages pulled and not yet settled: counts toward maxCalls before the claim is even tried. */

@@ -15,6 +15,8 @@ import { DeliverPolicy } from "@nats-io/jetstream";
 import type { Logger } from "pino";
 import type { RecognitionEvent, RecognitionStream, RecognizerEngine } from "../engine/index.ts";
 import { LegLanguage, type LanguageIdModel } from "../language/index.ts";
+import { LegAudioWindow } from "../emotion/audio-window.ts";
+import type { UtteranceEmotion } from "../emotion/client.ts";
 import { isWrongLastSequence } from "./claims.ts";
 import type { WorkerMetrics } from "./metrics.ts";
 
@@ -27,6 +29,8 @@ export interface LegContext {
   idleTimeoutMs: number;
   /** Language identification over each leg's first utterances; absent, utterances keep the engine's language. */
   language?: { model: LanguageIdModel; maxUtterances: number };
+  /** The emotion service, asked about each final utterance; absent, utterances carry emotion null. */
+  emotion?: { client: UtteranceEmotion; maxSegmentMs: number };
 }
 
 export interface LegJob {
@@ -75,6 +79,8 @@ export async function transcribeLeg(ctx: LegContext, job: LegJob): Promise<LegDo
   const { callId, leg, signal } = job;
   const log = ctx.logger.child({ callId, leg });
   const language = ctx.language && new LegLanguage({ ...ctx.language, logger: log });
+  // The last minute of audio, so a final utterance's samples can go to the emotion service.
+  let emotionAudio: LegAudioWindow | undefined;
   // A takeover replays the leg from its start: what RESULTS already holds is not published again,
   // however long ago it was stored (the stream's duplicate window is only minutes).
   let stored = await lastStoredUtterance(messaging, callId, leg);
@@ -174,6 +180,18 @@ export async function transcribeLeg(ctx: LegContext, job: LegJob): Promise<LegDo
     };
     // Published one after another so RESULTS holds a leg's utterances in order; a failure that outlasts
     // the retries (the leg was abandoned) is kept and fails the leg, which is then retried from its start.
+    // Asked now, awaited in order below: an unanswered request ends in null at its deadline.
+    const pcm = ctx.emotion && emotionAudio?.slice(result.startMs, result.endMs, ctx.emotion.maxSegmentMs);
+    const emotion =
+      ctx.emotion && pcm
+        ? ctx.emotion.client.classify({
+            callId,
+            leg,
+            pcm,
+            sampleRate: emotionAudio!.sampleRate,
+            startMs: result.startMs,
+          })
+        : Promise.resolve(null);
     publishing = publishing.then(async () => {
       if (publishError !== undefined) return;
       try {
@@ -183,6 +201,7 @@ export async function transcribeLeg(ctx: LegContext, job: LegJob): Promise<LegDo
           result.dialect = tag.dialect;
           result.languageConfidence = tag.confidence;
         }
+        result.emotion = await emotion;
         await publishFinal(result);
       } catch (err) {
         publishError = err;
@@ -273,6 +292,7 @@ export async function transcribeLeg(ctx: LegContext, job: LegJob): Promise<LegDo
       while (!signal.aborted && !tryPush(stream, pcm)) await sleep(10);
       samples += pcm.length;
       language?.pushAudio(pcm, meta.sampleRate);
+      if (ctx.emotion) (emotionAudio ??= new LegAudioWindow(meta.sampleRate, 60)).push(pcm);
       if (meta.last || (targetSeq !== undefined && meta.seq >= targetSeq)) {
         reachedEnd = true;
         break;
