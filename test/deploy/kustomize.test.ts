@@ -40,6 +40,7 @@ describe("kubectl kustomize", () => {
     expect(emotion).toMatch(/name: EMOTION_EXECUTION_PROVIDER\n\s+value: cpu/);
     expect(emotion).not.toMatch(/nvidia\.com\/gpu/);
     expect(document(render("base"), "Service", "emotion")).toMatch(/port: 50061/);
+    expect(document(render("base"), "ConfigMap", "callscribe")).toMatch(/ASR_EMOTION_ADDRESS: emotion:50061/);
   });
 
   it("the gpu overlay moves emotion to NVIDIA nodes on the cuda provider", () => {
