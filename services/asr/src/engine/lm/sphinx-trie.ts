@@ -124,6 +124,7 @@ export function readSphinxTrieTables(path: string): { tables: NgramTables; info:
   const counts = [n1];
   const lists: NgramList[] = [];
   const offsets: Float64Array[] = [];
+  const reversedRanges: Uint32Array[] = [];
   let parentRanges = uniNext;
   let parentWords: Int32Array = Int32Array.from({ length: n1 }, (_, i) => i);
   let parentOrder = 1;
@@ -174,12 +175,59 @@ export function readSphinxTrieTables(path: string): { tables: NgramTables; info:
     counts.push(n);
     lists.push({ words: flat, logProb, backoff });
     offsets.push(where);
+    if (middle) reversedRanges.push(next);
     parentRanges = next;
     parentWords = flat;
     parentOrder = k + 1;
   }
+  // A trigram z a w sits under the reversed bigram a w; its forward parent is the bigram z a, which the
+  // reversed trie holds as z among unigram a's children. Searching there, one a at a time, keeps the
+  // searches in one small region of memory (a search of the forward trie jumps across all of it).
+  const trigramParents = (_level: number, bigramPlacement: Uint32Array): Int32Array => {
+    const bigrams = lists[0]!;
+    const trigrams = lists[1]!;
+    const below = reversedRanges[0]!;
+    const forward = new Int32Array(bigramPlacement.length);
+    for (let j = 0; j < bigramPlacement.length; j++) forward[bigramPlacement[j]!] = j;
+    const out = new Int32Array(trigrams.logProb.length).fill(-1);
+    const count = bigrams.logProb.length;
+    // Bigram entries by their first word a (a counting sort).
+    const start = new Uint32Array(n1 + 1);
+    for (let p = 0; p < count; p++) start[bigrams.words[2 * p]! + 1]!++;
+    for (let a = 0; a < n1; a++) start[a + 1]! += start[a]!;
+    const byWord = new Uint32Array(count);
+    for (let p = 0; p < count; p++) byWord[start[bigrams.words[2 * p]!]!++] = p;
+    for (const p of byWord) {
+      const a = bigrams.words[2 * p]!;
+      const from = uniNext[a]!;
+      const to = uniNext[a + 1]!;
+      for (let t = below[p]!; t < below[p + 1]!; t++) {
+        const z = trigrams.words[3 * t]!;
+        let lo = from;
+        let hi = to - 1;
+        while (lo <= hi) {
+          const mid = (lo + hi) >>> 1;
+          const w = bigrams.words[2 * mid]!;
+          if (w < z) lo = mid + 1;
+          else if (w > z) hi = mid - 1;
+          else {
+            out[t] = forward[mid]!;
+            break;
+          }
+        }
+      }
+    }
+    return out;
+  };
   try {
-    const tables = buildTables(words, uniProb, uniBackoff, lists);
+    const tables = buildTables(
+      words,
+      uniProb,
+      uniBackoff,
+      lists,
+      undefined,
+      order === 3 ? trigramParents : undefined,
+    );
     return { tables, info: { declaredCounts: declared, counts, unigramMass } };
   } catch (err) {
     if (err instanceof TrieBuildError)

@@ -24,7 +24,9 @@ export class TrieBuildError extends Error {
  * Builds the forward trie of NgramTables from per-order n-gram lists in any order. Every n-gram's prefix
  * must be present one order lower (ARPA's rule); a missing prefix or a duplicate is a TrieBuildError.
  * Unigrams are given as probabilities and back-offs by word id. When `placement` is given, it receives for
- * each order above 1 the list index of the n-gram at each trie position.
+ * each order above 1 the list index of the n-gram at each trie position. A reader that knows each
+ * n-gram's prefix node faster than a search of the trie can give `parentsOf`: for a level ≥ 2 and the
+ * placement of the level below, the node of each n-gram's first words there (-1 where there is none).
  */
 export function buildTables(
   words: readonly string[],
@@ -32,6 +34,7 @@ export function buildTables(
   unigramBackoff: Float32Array,
   higher: readonly NgramList[],
   placement?: Uint32Array[],
+  parentsOf?: (level: number, belowPlacement: Uint32Array) => Int32Array,
 ): NgramTables {
   const order = higher.length + 1;
   const lastWord: (Int32Array | null)[] = [null];
@@ -40,13 +43,15 @@ export function buildTables(
   const firstChild: Uint32Array[] = [];
   const suffixState: Int32Array[] = [new Int32Array(0)];
   const levelBase = [1];
+  const perms: Uint32Array[] = [];
   for (let level = 1; level < order; level++) {
     const list = higher[level - 1]!;
     const n = list.logProb.length;
     const parentCount = logProb[level - 1]!.length;
-    const parent = new Int32Array(n);
+    const given = level >= 2 && parentsOf ? parentsOf(level, perms[level - 2]!) : null;
+    const parent = given ?? new Int32Array(n);
     for (let i = 0; i < n; i++) {
-      const p = findNode(lastWord, firstChild, list.words, i * (level + 1), level);
+      const p = given ? given[i]! : findNode(lastWord, firstChild, list.words, i * (level + 1), level);
       if (p < 0)
         throw new TrieBuildError(level, i, `its first ${level} word(s) are not among the ${level}-grams`);
       parent[i] = p;
@@ -71,6 +76,7 @@ export function buildTables(
       probs[j] = list.logProb[i]!;
       if (bos) bos[j] = list.backoff ? list.backoff[i]! : 0;
     }
+    perms.push(perm);
     placement?.push(perm);
     firstChild.push(fc);
     lastWord.push(ids);
