@@ -94,8 +94,9 @@ export class EnergySegmenter {
     for (let i = 0; i < frame.length; i++) energy += frame[i]! * frame[i]!;
     const db = 10 * Math.log10(energy / frame.length + 1e-12);
     const speech = db > this.#floorDb && db > this.#noiseDb + this.#marginDb;
-    // The noise floor follows quiet frames quickly and loud ones slowly.
-    this.#noiseDb += (db < this.#noiseDb ? 0.2 : 0.005) * (db - this.#noiseDb);
+    // The noise floor follows quiet frames quickly and loud ones slowly (a time constant of about 20 s),
+    // so speech without pauses stays speech while a steady loud background is learnt as noise.
+    this.#noiseDb += (db < this.#noiseDb ? 0.2 : 0.001) * (db - this.#noiseDb);
     if (!this.#open) {
       if (speech) {
         this.#open = true;
