@@ -35,7 +35,18 @@ function renderOnce(path: string, effects: string[]): Float32Array {
 }
 
 /** Mean arousal of the speaker's test prompts rendered with `effects`, each against the baseline. */
-async function arousalOf(name: string, effects: string[]): Promise<{ arousal: number; labels: string[] }> {
+const scored = new Map<string, Promise<{ arousal: number; labels: string[] }>>();
+function arousalOf(name: string, effects: string[]): Promise<{ arousal: number; labels: string[] }> {
+  const key = `${name} ${effects.join(" ")}`;
+  let result = scored.get(key);
+  if (!result) scored.set(key, (result = scoreRenditions(name, effects)));
+  return result;
+}
+
+async function scoreRenditions(
+  name: string,
+  effects: string[],
+): Promise<{ arousal: number; labels: string[] }> {
   let sum = 0;
   const labels: string[] = [];
   for (const path of testPrompts[name]!) {
