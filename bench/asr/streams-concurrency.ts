@@ -2,6 +2,8 @@
  * Concurrent real-time streams through the real ASR server:
  *   npx tsx bench/asr/streams-concurrency.ts [--seconds 20] [--levels 1,16,64,128,256,384,512,768,1024]
  *     [--precision int8|fp32] [--max-batch 32] [--chunk-ms 240] [--heap-setting on|off]
+ *     [--decoder lm|greedy|beam] [--beam-width n]
+ * --decoder sets the server's ASR_DECODER (unset: the server's default, lm when the model has an LM).
  * Starts services/asr/src/main.ts as a child process, then for each N runs streams-load.ts (a separate
  * process) with N streams of real recorded speech at real-time pace, and measures partial-result
  * latency (see BENCHMARKS.md for the definition), CPU seconds per audio second from /proc/<pid>/stat,
@@ -101,6 +103,8 @@ async function main(): Promise<void> {
       "max-wait-ms": { type: "string", default: "10" },
       // "off" starts the server without its heap setting (services/asr/src/node-flags.ts), to compare.
       "heap-setting": { type: "string", default: "on" },
+      decoder: { type: "string" },
+      "beam-width": { type: "string" },
     },
   });
   const seconds = Number(values.seconds);
@@ -116,6 +120,8 @@ async function main(): Promise<void> {
     LOG_LEVEL: "info",
   };
   if (values.precision) env.ASR_PRECISION = values.precision;
+  if (values.decoder) env.ASR_DECODER = values.decoder;
+  if (values["beam-width"]) env.ASR_BEAM_WIDTH = values["beam-width"];
 
   console.log(`# ASR streams concurrency, ${new Date().toISOString()}`);
   console.log(

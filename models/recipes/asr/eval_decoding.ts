@@ -203,7 +203,7 @@ async function main(): Promise<void> {
   const rows: Array<Record<string, unknown>> = [];
   process.stdout.write(
     `set ${setName}: ${items.length} utterances, ${(audioSeconds / 60).toFixed(2)} min; ${cpus()[0]?.model ?? "?"}\n\n` +
-      "| precision | decoder | lm weight | word bonus | beam | oov | WER % | CER % | decode s |\n|---|---|---|---|---|---|---|---|---|\n",
+      "| precision | decoder | lm weight | word bonus | beam | oov | WER % | CER % | CPU s |\n|---|---|---|---|---|---|---|---|---|\n",
   );
   for (const precision of list(values.precisions, "fp32,int8") as ("fp32" | "int8")[]) {
     const model: AsrModel = await loadAsrModel({ dir: modelDir, provider: "cpu", precision, logger });
