@@ -123,7 +123,6 @@ export function readSphinxTrieTables(path: string): { tables: NgramTables; info:
   // Walk the reversed trie into forward n-gram lists.
   const counts = [n1];
   const lists: NgramList[] = [];
-  const offsets: Float64Array[] = [];
   const reversedRanges: Uint32Array[] = [];
   let parentRanges = uniNext;
   let parentWords: Int32Array = Int32Array.from({ length: n1 }, (_, i) => i);
@@ -139,7 +138,6 @@ export function readSphinxTrieTables(path: string): { tables: NgramTables; info:
     const logProb = new Float32Array(n);
     const backoff = middle ? new Float32Array(n) : null;
     const next = middle ? new Uint32Array(n + 1) : new Uint32Array(0);
-    const where = new Float64Array(n);
     const probTable = (k - 1) * 2 * (1 << QUANT_BITS);
     const boTable = probTable + (1 << QUANT_BITS);
     const wordMask = 2 ** wordBits - 1;
@@ -163,7 +161,6 @@ export function readSphinxTrieTables(path: string): { tables: NgramTables; info:
         } else {
           logProb[j] = quant![probTable + readBits(bytes, level.start, bit, QUANT_BITS, 0xffff)]! * toLn;
         }
-        where[j] = level.start + Math.floor((j * level.totalBits) / 8);
       }
     }
     if (middle) {
@@ -174,7 +171,6 @@ export function readSphinxTrieTables(path: string): { tables: NgramTables; info:
     }
     counts.push(n);
     lists.push({ words: flat, logProb, backoff });
-    offsets.push(where);
     if (middle) reversedRanges.push(next);
     parentRanges = next;
     parentWords = flat;
@@ -230,8 +226,14 @@ export function readSphinxTrieTables(path: string): { tables: NgramTables; info:
     );
     return { tables, info: { declaredCounts: declared, counts, unigramMass } };
   } catch (err) {
-    if (err instanceof TrieBuildError)
-      fail(offsets[err.level - 1]![err.index]!, `this ${err.level + 1}-gram is inconsistent: ${err.message}`);
+    if (err instanceof TrieBuildError) {
+      // List index = bit-packed entry index, so the entry's byte follows from the level's layout.
+      const level = levels[err.level - 1]!;
+      fail(
+        level.start + Math.floor((err.index * level.totalBits) / 8),
+        `this ${err.level + 1}-gram is inconsistent: ${err.message}`,
+      );
+    }
     throw err;
   }
 }
