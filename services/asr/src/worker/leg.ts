@@ -79,7 +79,8 @@ export async function transcribeLeg(ctx: LegContext, job: LegJob): Promise<LegDo
   const { callId, leg, signal } = job;
   const log = ctx.logger.child({ callId, leg });
   const language = ctx.language && new LegLanguage({ ...ctx.language, logger: log });
-  // The last minute of audio, so a final utterance's samples can go to the emotion service.
+  // The leg's latest audio (the longest segment the emotion service takes and 5 s for the recogniser to
+  // finalise), so a final utterance's samples can go to the emotion service.
   let emotionAudio: LegAudioWindow | undefined;
   // A takeover replays the leg from its start: what RESULTS already holds is not published again,
   // however long ago it was stored (the stream's duplicate window is only minutes).
@@ -292,7 +293,8 @@ export async function transcribeLeg(ctx: LegContext, job: LegJob): Promise<LegDo
       while (!signal.aborted && !tryPush(stream, pcm)) await sleep(10);
       samples += pcm.length;
       language?.pushAudio(pcm, meta.sampleRate);
-      if (ctx.emotion) (emotionAudio ??= new LegAudioWindow(meta.sampleRate, 60)).push(pcm);
+      if (ctx.emotion)
+        (emotionAudio ??= new LegAudioWindow(meta.sampleRate, ctx.emotion.maxSegmentMs / 1000 + 5)).push(pcm);
       if (meta.last || (targetSeq !== undefined && meta.seq >= targetSeq)) {
         reachedEnd = true;
         break;
