@@ -198,6 +198,8 @@ export function testConfig(overrides: Record<string, string> = {}): AsrConfig {
     ASR_OPS_PORT: "0",
     ASR_WORKER: "false",
     ASR_SHUTDOWN_DEADLINE_MS: "5000",
+    // Greedy, as the reference the service is checked against (modelSays: sherpa-onnx greedy search).
+    ASR_DECODER: "greedy",
     LOG_LEVEL: "silent",
     ...overrides,
   });
