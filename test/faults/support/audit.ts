@@ -149,3 +149,15 @@ export async function waitForLegsDone(
     }
   }
 }
+
+/** When the first message on `subject` stored at or after `since` (ms since the epoch) was stored. */
+export async function firstStoredAfter(
+  m: Messaging,
+  stream: string,
+  subject: string,
+  since: number,
+): Promise<number | undefined> {
+  const msgs = await readSubject(m, stream, subject);
+  const times = msgs.map((msg) => msg.info.timestampNanos / 1_000_000).filter((t) => t >= since);
+  return times.length > 0 ? Math.min(...times) : undefined;
+}

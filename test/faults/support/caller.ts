@@ -56,6 +56,8 @@ export async function placeStereoCall(options: {
       fast: false,
       stopped: () => hungUp,
     });
+    // A PBX's BYE follows the caller's hang-up, not the last packet's millisecond: let it arrive.
+    if (!hungUp) await new Promise((resolve) => setTimeout(resolve, 500));
     if (!hungUp) await call.hangUp();
     return { tag: options.tag, packets: sent / 2, endedByIngest: hungUp };
   } finally {

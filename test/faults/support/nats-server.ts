@@ -49,11 +49,16 @@ export class PrivateNatsServer {
     return `nats://127.0.0.1:${this.port}`;
   }
 
-  /** Starts the process (again) and waits until it accepts connections. */
-  async up(): Promise<void> {
+  /**
+   * Starts the process (again) and waits until it accepts connections. Without `jetstream` it answers
+   * core NATS while JetStream requests find no responder, as a cluster does while its JetStream
+   * leaders are still being elected after a restart.
+   */
+  async up(options: { jetstream?: boolean } = {}): Promise<void> {
+    const js = options.jetstream ?? true;
     const child = spawn(
       natsServerBinary,
-      ["-js", "-a", "127.0.0.1", "-p", String(this.port), "-sd", this.storeDir],
+      [...(js ? ["-js", "-sd", this.storeDir] : []), "-a", "127.0.0.1", "-p", String(this.port)],
       { stdio: "ignore" },
     );
     this.child = child;

@@ -65,6 +65,17 @@ export class ServiceProcess {
     }
   }
 
+  /** Its warnings and errors, one line each, for a failure report. */
+  problems(max = 30, minLevel = 40): string[] {
+    return this.lines
+      .filter((l) => typeof l.level === "number" && l.level >= minLevel)
+      .slice(-max)
+      .map(
+        (l) =>
+          `${this.name} ${new Date(l.time ?? 0).toISOString().slice(11, 23)} ${l.msg ?? ""} ${JSON.stringify(l.err ?? l.status ?? "").slice(0, 160)}`,
+      );
+  }
+
   tail(n = 20): string {
     return JSON.stringify(this.lines.slice(-n)).slice(0, 4000);
   }

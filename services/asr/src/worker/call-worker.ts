@@ -44,6 +44,11 @@ export interface CallWorker {
 
 interface CallSession {
   callId: string;
+  /**
+   * The latest delivery of the call's call.started: a NATS outage longer than the ack wait redelivers it
+   * while the call runs here, and from then on that delivery is the one to mark, ack or nak.
+   */
+  delivery: JsMsg;
   abort: AbortController;
   handingBack: boolean;
   done: Promise<void>;
@@ -106,6 +111,12 @@ export async function startCallWorker(options: CallWorkerOptions): Promise<CallW
       msg.nak();
       return;
     }
+    const running = sessions.get(callId);
+    if (running) {
+      running.delivery = msg;
+      log.info({ callId }, "call.started redelivered while this replica runs the call; carrying on");
+      return;
+    }
     const pendingLegs: CallStarted["legs"] = [];
     for (const leg of started.legs) if (!(await legIsDone(messaging, callId, leg.leg))) pendingLegs.push(leg);
     if (pendingLegs.length === 0) {
@@ -140,6 +151,7 @@ export async function startCallWorker(options: CallWorkerOptions): Promise<CallW
     let resolveDone!: () => void;
     const session: CallSession = {
       callId,
+      delivery: msg,
       abort,
       handingBack: false,
       done: new Promise<void>((resolve) => (resolveDone = resolve)),
@@ -150,7 +162,7 @@ export async function startCallWorker(options: CallWorkerOptions): Promise<CallW
     const renew = setInterval(
       () => {
         try {
-          msg.working();
+          session.delivery.working();
         } catch (err) {
           // The connection is gone; the renewal below fails too and says so.
           log.debug({ err, callId }, "could not mark call.started in progress");
@@ -181,7 +193,7 @@ export async function startCallWorker(options: CallWorkerOptions): Promise<CallW
       );
       clearInterval(renew);
       await claims.release(claim);
-      msg.ack();
+      session.delivery.ack();
       metrics.calls.inc({ outcome: "done" });
       log.info({ callId }, "call done");
     } catch (err) {
@@ -194,16 +206,16 @@ export async function startCallWorker(options: CallWorkerOptions): Promise<CallW
           .release(claim)
           .catch((releaseErr: unknown) => log.warn({ err: releaseErr, callId }, "claim not released"));
         if (session.handingBack) {
-          msg.nak();
+          session.delivery.nak();
           metrics.calls.inc({ outcome: "handed-back" });
           log.info({ callId }, "call handed back");
         } else if (err instanceof ResourceExhaustedError) {
           // The engine is full (gRPC streams take slots too): leave the call to another replica.
-          msg.nak(retryDelayMs);
+          session.delivery.nak(retryDelayMs);
           metrics.calls.inc({ outcome: "busy" });
           log.warn({ callId, reason: err.message }, "engine full; call handed back");
         } else {
-          msg.nak(retryDelayMs);
+          session.delivery.nak(retryDelayMs);
           metrics.calls.inc({ outcome: "failed" });
           if (!(err instanceof LegAbortedError))
             log.error({ err, callId }, "call failed; it will be retried");

@@ -62,6 +62,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  */
 export const AUDIO_PULL_EXPIRES_MS = 2000;
 const PUBLISH_RETRY_MAX_MS = 2000;
+const REOPEN_ATTEMPT_MS = 1000;
 
 /** Where a leg's utterances stand in RESULTS: the last one's utterance seq and its stream sequence. */
 interface StoredPosition {
@@ -85,13 +86,20 @@ export async function transcribeLeg(ctx: LegContext, job: LegJob): Promise<LegDo
   // A takeover replays the leg from its start: what RESULTS already holds is not published again,
   // however long ago it was stored (the stream's duplicate window is only minutes).
   let stored = await lastStoredUtterance(messaging, callId, leg);
-  const consumer = await messaging.js.consumers.get("AUDIO", {
-    filter_subjects: subjects.audio(callId, leg),
-    deliver_policy: DeliverPolicy.All,
-  });
-  const messages = await consumer.consume({ max_messages: 64, expires: AUDIO_PULL_EXPIRES_MS });
-  void (async () => {
-    for await (const status of messages.status()) {
+  /** Reads the leg's frames from AUDIO after stream sequence `after` (0: from the start). */
+  const openReader = async (after: number) => {
+    const consumer = await messaging.js.consumers.get("AUDIO", {
+      filter_subjects: subjects.audio(callId, leg),
+      ...(after === 0
+        ? { deliver_policy: DeliverPolicy.All }
+        : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: after + 1 }),
+    });
+    const reader = await consumer.consume({ max_messages: 64, expires: AUDIO_PULL_EXPIRES_MS });
+    void logReaderStatus(reader);
+    return reader;
+  };
+  const logReaderStatus = async (reader: Awaited<ReturnType<typeof openReader>>) => {
+    for await (const status of reader.status()) {
       if (
         status.type === "heartbeats_missed" ||
         status.type === "consumer_not_found" ||
@@ -101,6 +109,45 @@ export async function transcribeLeg(ctx: LegContext, job: LegJob): Promise<LegDo
         log.warn({ status: status.type }, "audio reader interrupted; it resumes when NATS answers");
       } else if (status.type === "ordered_consumer_recreated") {
         log.info("audio reader resumed");
+      }
+    }
+  };
+  /** Opens the reader again, retrying while JetStream is not answering yet (say, a cluster electing leaders). */
+  const reopenReader = async (after: number) => {
+    for (let attempt = 0; ; attempt++) {
+      while (!messaging.isConnected() && !signal.aborted) await sleep(50);
+      // A request sent as the connection drops is lost with it and would wait out its whole timeout:
+      // an attempt that has not answered within a second is abandoned for a new one.
+      const opening = openReader(after);
+      try {
+        const reader = await Promise.race([opening, sleep(REOPEN_ATTEMPT_MS).then(() => undefined)]);
+        if (reader) return reader;
+        void opening.then(
+          (late) => late.stop(),
+          () => undefined,
+        );
+      } catch (err) {
+        if (signal.aborted) throw err;
+        if (attempt === 0) log.warn({ err }, "audio reader cannot resume yet; retrying");
+        await sleep(250);
+      }
+      if (signal.aborted) throw new LegAbortedError(`leg ${leg} of call ${callId} was abandoned`);
+    }
+  };
+  let messages = await openReader(0);
+  let lastStreamSeq = 0;
+  // After a reconnect the server may have lost the reader's consumer (a restart) and the client would
+  // find out only through missed heartbeats and backed-off retries: the reader is replaced at once,
+  // from the frame after the last one read.
+  let reopen = false;
+  let reading = true;
+  void (async () => {
+    for await (const status of messaging.nc.status()) {
+      if (!reading) break;
+      if (status.type === "reconnect" && !signal.aborted) {
+        log.info("NATS reconnected; reopening the audio reader");
+        reopen = true;
+        messages.stop();
       }
     }
   })().catch(() => undefined);
@@ -250,57 +297,66 @@ export async function transcribeLeg(ctx: LegContext, job: LegJob): Promise<LegDo
   };
 
   try {
-    for await (const msg of messages) {
-      clearTimeout(idleTimer);
-      idleTimer = setTimeout(onIdle, ctx.idleTimeoutMs);
-      let meta;
-      let pcm: Int16Array;
-      try {
-        meta = parseFrameHeaders(callId, msg.headers);
-        pcm = pcm16FromBytes(msg.data);
-      } catch (err) {
-        metrics.badFrames.inc();
-        log.warn({ err, streamSeq: msg.seq }, "skipping an unusable audio frame");
-        continue;
+    for (;;) {
+      for await (const msg of messages) {
+        clearTimeout(idleTimer);
+        idleTimer = setTimeout(onIdle, ctx.idleTimeoutMs);
+        lastStreamSeq = msg.seq;
+        let meta;
+        let pcm: Int16Array;
+        try {
+          meta = parseFrameHeaders(callId, msg.headers);
+          pcm = pcm16FromBytes(msg.data);
+        } catch (err) {
+          metrics.badFrames.inc();
+          log.warn({ err, streamSeq: msg.seq }, "skipping an unusable audio frame");
+          continue;
+        }
+        if (meta.seq <= processedSeq) {
+          metrics.duplicateFrames.inc();
+          continue;
+        }
+        if (meta.seq !== processedSeq + 1) {
+          metrics.frameGaps.inc(meta.seq - processedSeq - 1);
+          log.warn({ expected: processedSeq + 1, got: meta.seq }, "audio frames missing; recognising on");
+        }
+        processedSeq = meta.seq;
+        if (!stream) {
+          sampleRate = meta.sampleRate;
+          stream = engine.openStream({
+            sampleRate: meta.sampleRate,
+            interimResults: true,
+            labels: { callId, leg },
+          });
+          stream.onEvent(onEvent);
+        } else if (meta.sampleRate !== sampleRate) {
+          metrics.badFrames.inc();
+          log.warn(
+            { expected: sampleRate, got: meta.sampleRate, seq: meta.seq },
+            "frame sample rate changed mid-leg; skipped",
+          );
+          continue;
+        }
+        // A replay arrives far faster than real time: while this stream's backlog is full, pushAudio
+        // refuses without taking the audio, and reading waits for the engine to catch up.
+        while (!signal.aborted && !tryPush(stream, pcm)) await sleep(10);
+        samples += pcm.length;
+        language?.pushAudio(pcm, meta.sampleRate);
+        if (ctx.emotion)
+          (emotionAudio ??= new LegAudioWindow(meta.sampleRate, ctx.emotion.maxSegmentMs / 1000 + 5)).push(
+            pcm,
+          );
+        if (meta.last || (targetSeq !== undefined && meta.seq >= targetSeq)) {
+          reachedEnd = true;
+          break;
+        }
       }
-      if (meta.seq <= processedSeq) {
-        metrics.duplicateFrames.inc();
-        continue;
-      }
-      if (meta.seq !== processedSeq + 1) {
-        metrics.frameGaps.inc(meta.seq - processedSeq - 1);
-        log.warn({ expected: processedSeq + 1, got: meta.seq }, "audio frames missing; recognising on");
-      }
-      processedSeq = meta.seq;
-      if (!stream) {
-        sampleRate = meta.sampleRate;
-        stream = engine.openStream({
-          sampleRate: meta.sampleRate,
-          interimResults: true,
-          labels: { callId, leg },
-        });
-        stream.onEvent(onEvent);
-      } else if (meta.sampleRate !== sampleRate) {
-        metrics.badFrames.inc();
-        log.warn(
-          { expected: sampleRate, got: meta.sampleRate, seq: meta.seq },
-          "frame sample rate changed mid-leg; skipped",
-        );
-        continue;
-      }
-      // A replay arrives far faster than real time: while this stream's backlog is full, pushAudio
-      // refuses without taking the audio, and reading waits for the engine to catch up.
-      while (!signal.aborted && !tryPush(stream, pcm)) await sleep(10);
-      samples += pcm.length;
-      language?.pushAudio(pcm, meta.sampleRate);
-      if (ctx.emotion)
-        (emotionAudio ??= new LegAudioWindow(meta.sampleRate, ctx.emotion.maxSegmentMs / 1000 + 5)).push(pcm);
-      if (meta.last || (targetSeq !== undefined && meta.seq >= targetSeq)) {
-        reachedEnd = true;
-        break;
-      }
+      if (!reopen || reachedEnd || idle || signal.aborted) break;
+      reopen = false;
+      messages = await reopenReader(lastStreamSeq);
     }
   } finally {
+    reading = false;
     clearTimeout(idleTimer);
     signal.removeEventListener("abort", stop);
     stop();
