@@ -195,12 +195,12 @@ def write_readme(man, res):
         v = S.get(name, {}).get(kind)
         return f"{v[k]:.1f}" if v else "n/a"
     rows = []
-    ps_sub = S.get("synth", {}).get("pocketsphinx", {})
+    ps_sub = S.get("voices", {}).get("pocketsphinx", {})
     sub_note = ""
-    if ps_sub and ps_sub["utterances"] < S["synth"]["utterances"]:
-        f32s = S["synth"].get("fp32SameSubsetAsPocketsphinx", {})
-        i8s = S["synth"].get("int8SameSubsetAsPocketsphinx", {})
-        sub_note = (f"\n\n\\* pocketsphinx was run on the first {ps_sub['utterances']} of the {S['synth']['utterances']} synthetic utterances only "
+    if ps_sub and ps_sub["utterances"] < S["voices"]["utterances"]:
+        f32s = S["voices"].get("fp32SameSubsetAsPocketsphinx", {})
+        i8s = S["voices"].get("int8SameSubsetAsPocketsphinx", {})
+        sub_note = (f"\n\n\\* pocketsphinx was run on the first {ps_sub['utterances']} of the {S['voices']['utterances']} held-out voice utterances only "
                     f"(CPU time); on that same subset FP32 scores WER {f32s.get('wer', 'n/a')} / CER {f32s.get('cer', 'n/a')} and "
                     f"INT8 WER {i8s.get('wer', 'n/a')} / CER {i8s.get('cer', 'n/a')}.")
     systems = [(k, f"asr-en-telephony {k} (`{S['real'][k]['file']}`)") for k in
@@ -208,7 +208,7 @@ def write_readme(man, res):
     systems.append(("pocketsphinx", "Debian pocketsphinx 0.8 + pocketsphinx-en-us (input upsampled to 16 kHz)"))
     for kind, label in systems:
         star = "\\*" if (kind == "pocketsphinx" and sub_note) else ""
-        rows.append(f"| {label} | {cell('real', kind, 'wer')} | {cell('real', kind, 'cer')} | {cell('synth', kind, 'wer')}{star} | {cell('synth', kind, 'cer')}{star} |")
+        rows.append(f"| {label} | {cell('real', kind, 'wer')} | {cell('real', kind, 'cer')} | {cell('voices', kind, 'wer')}{star} | {cell('voices', kind, 'cer')}{star} |")
     sp = res["speed"]
     speed_rows = [f"| {k.upper()} | {v['threads']} | {v['batch1']['audioSecondsPerSecond']:.0f} | {v['batch16']['audioSecondsPerSecond']:.0f} |" for k, v in sp.items()]
     p = man["provenance"]
@@ -266,10 +266,11 @@ FLT_EPSILON (1.1920929e-07). Exact description in `manifest.json` → `features`
 WER / CER in %, normalised text, greedy decoding; ONNX figures computed by onnxruntime-node
 {ort_version()} on this recipe's features. Real = {S['real']['utterances']} held-out Asterisk prompts
 (`models/recipes/asr/heldout_real.txt`, every fifth prompt in name order, one female speaker, {S['real']['audioMinutes']} min);
-synthetic = {S['synth']['utterances']} held-out sentences spoken by voices never used in training
-(espeak-ng variants `+f3`, `+m5`; flite `rms`; {S['synth']['audioMinutes']} min; clean 8 kHz renderings, no simulated channel).
+held-out voices = {S['voices']['utterances']} held-out sentences spoken by whole voices never used in training
+(the speaker slt: flite `slt` and festival `cmu_us_slt_arctic_hts`; festival kdl `ked_diphone`; espeak-ng accents
+`en-029` and `en-gb-scotland`; with pseudo-speakers; {S['voices']['audioMinutes']} min; clean 8 kHz renderings, no simulated channel).
 
-| system | real WER | real CER | synthetic WER | synthetic CER |
+| system | real WER | real CER | held-out voices WER | held-out voices CER |
 |---|---|---|---|---|
 {chr(10).join(rows)}{sub_note}
 
@@ -303,7 +304,15 @@ Data: {p['data']}.
   real callers, accents, spontaneous speech and overlapping talk. No language model.
 * Numbers are recognised as words (e.g. "one two three"); inverse text normalisation is the caller's job.
 """
-    with open(os.path.join(MODEL_DIR, "README.md"), "w", encoding="utf-8") as fh:
+    # sections other parts of the system wrote into the README (the decoder's LM results) are kept
+    path = os.path.join(MODEL_DIR, "README.md")
+    if os.path.exists(path):
+        ours = {l for l in text.splitlines() if l.startswith("## ")}
+        old = open(path, encoding="utf-8").read().split("\n## ")
+        extra = ["## " + sec.rstrip("\n") for sec in old[1:] if "## " + sec.splitlines()[0] not in ours]
+        if extra:
+            text = text.rstrip("\n") + "\n\n" + "\n\n".join(extra) + "\n"
+    with open(path, "w", encoding="utf-8") as fh:
         fh.write(text)
 
 

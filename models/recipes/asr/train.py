@@ -92,7 +92,7 @@ class BatchStream(torch.utils.data.IterableDataset):
                     ex = (f, fl, exi[1])
                 yield feats, flen, targets, secs, ex, len(data.synth)
                 n += 1
-                if n % 100 == 0:
+                if n % 100 == 0 or (not data.synth and n % 10 == 0):
                     data.refresh()
 
 
@@ -121,6 +121,8 @@ def main():
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--real-frac", type=float, default=0.3)
     ap.add_argument("--pseudo-frac", type=float, default=0.0, help="share of each batch from pseudo_real.npz")
+    ap.add_argument("--freeze-bn", type=int, default=0,
+                    help="1: batch norm keeps its running statistics while training (fine-tuning a warm start)")
     ap.add_argument("--init-onnx", default="", help="warm start from a published model.onnx when no checkpoint exists")
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--warmup", type=int, default=300)
@@ -202,6 +204,10 @@ def main():
         for g in opt.param_groups:
             g["lr"] = lr
         model.train()
+        if a.freeze_bn:
+            for mod in model.modules():
+                if isinstance(mod, torch.nn.BatchNorm1d):
+                    mod.eval()
         feats = spec_augment(feats, flen, model.feat_mean.cpu(), r)
         feats, flen = feats.to(dev), flen.to(dev)
         lp, olen = model(feats, flen)
