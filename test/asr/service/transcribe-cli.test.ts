@@ -60,6 +60,9 @@ describe("transcribe CLI", () => {
       join(dir, "missing.wav"),
       "--format",
       "json",
+      // Greedy, as the reference the legs are checked against (modelSays: sherpa-onnx greedy search).
+      "--decoder",
+      "greedy",
     ]);
     expect(code).toBe(1);
     const documents = stdout
