@@ -63,6 +63,7 @@ export function testConfig(durableName: string, overrides: Partial<TestConfig> =
       unknownCallRetryMs: 200,
       maxUnknownCallDeliveries: 5,
       ackWaitMs: 5_000,
+      maxInFlight: 16,
     },
     timeouts: { incompleteAfterMs: 60_000, idleCallTimeoutMs: 3_600_000, sweepIntervalMs: 200 },
     webhook: {

@@ -34,6 +34,8 @@ export interface DatabaseOptions {
   url?: string;
   /** Folder PGlite keeps its files in; in memory when absent. Not used with `url`. */
   pgliteDir?: string;
+  /** Connections the Postgres pool may open (pg's default: 10). Not used with PGlite. */
+  poolSize?: number;
   logger?: DatabaseLogger;
 }
 
@@ -42,12 +44,20 @@ const CONNECT_TIMEOUT_MS = 10_000;
 export async function createDatabase(options: DatabaseOptions = {}): Promise<Database> {
   return options.url === undefined
     ? openPglite(options.pgliteDir, options.logger)
-    : openPostgres(options.url, options.logger);
+    : openPostgres(options.url, options.logger, options.poolSize);
 }
 
-async function openPostgres(url: string, logger: DatabaseLogger | undefined): Promise<Database> {
+async function openPostgres(
+  url: string,
+  logger: DatabaseLogger | undefined,
+  poolSize: number | undefined,
+): Promise<Database> {
   const target = describePostgresUrl(url);
-  const pool = new Pool({ connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+  const pool = new Pool({
+    connectionString: url,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    max: poolSize,
+  });
   // Without a listener, an idle connection dropped by the server would crash the process.
   pool.on("error", (err) => logger?.error({ err, db: { kind: "postgres", target } }, "idle connection lost"));
   const db = drizzlePostgres({ client: pool, schema });

@@ -49,52 +49,56 @@ export class CallStore {
       .onConflictDoNothing();
   }
 
-  /** False when the call is not known yet. */
-  async recordCallEnded(event: CallEnded): Promise<boolean> {
+  /** "unknown" when the call is not known yet; "complete" when every leg has its done marker too. */
+  async recordCallEnded(event: CallEnded): Promise<Progress> {
     const rows = await this.db
       .update(calls)
       .set({ endedAt: new Date(event.endedAt), endReason: event.reason, lastEventAt: sql`now()` })
       .where(eq(calls.id, event.callId))
-      .returning({ id: calls.id });
-    return rows.length > 0;
+      .returning({ legs: calls.legs, legsDone: calls.legsDone, endedAt: calls.endedAt });
+    return progressOf(rows[0]);
   }
 
-  /** False when the call is not known yet; a redelivered utterance is a no-op. */
-  async recordUtterance(event: UtteranceWithConfidence): Promise<boolean> {
+  /**
+   * "unknown" when the call is not known yet, else whether it has ended (only then can this
+   * utterance complete it). A redelivered utterance is a no-op.
+   */
+  async recordUtterance(event: UtteranceWithConfidence): Promise<"unknown" | "ended" | "in-progress"> {
+    const insert = this.db
+      .insert(utterances)
+      .values({
+        callId: event.callId,
+        leg: event.leg,
+        seq: event.seq,
+        startMs: Math.round(event.startMs),
+        endMs: Math.round(event.endMs),
+        text: event.text,
+        words: event.words,
+        confidence: event.confidence,
+        language: event.language === "" ? null : event.language,
+        languageConfidence: event.languageConfidence ?? null,
+        dialect: event.dialect === "" ? null : event.dialect,
+        dialectConfidence: event.dialectConfidence ?? null,
+        emotion: event.emotion,
+      })
+      .onConflictDoNothing();
     try {
-      await this.db.transaction(async (tx) => {
-        await tx
-          .insert(utterances)
-          .values({
-            callId: event.callId,
-            leg: event.leg,
-            seq: event.seq,
-            startMs: Math.round(event.startMs),
-            endMs: Math.round(event.endMs),
-            text: event.text,
-            words: event.words,
-            confidence: event.confidence,
-            language: event.language === "" ? null : event.language,
-            languageConfidence: event.languageConfidence ?? null,
-            dialect: event.dialect === "" ? null : event.dialect,
-            dialectConfidence: event.dialectConfidence ?? null,
-            emotion: event.emotion,
-          })
-          .onConflictDoNothing();
-        await tx
-          .update(calls)
-          .set({ lastEventAt: sql`now()` })
-          .where(eq(calls.id, event.callId));
-      });
-      return true;
+      // One statement, one round trip: the insert, and the call's last-event time.
+      const result = await this.db.execute<{ ended: boolean }>(sql`
+        with stored as ${insert}
+        update ${calls} set last_event_at = now() where ${calls.id} = ${event.callId}
+        returning ${calls.endedAt} is not null as ended`);
+      const [row] = (result as unknown as { rows: { ended: boolean }[] }).rows;
+      if (!row) return "unknown";
+      return row.ended ? "ended" : "in-progress";
     } catch (err) {
-      if (sqlState(err) === FOREIGN_KEY_VIOLATION) return false;
+      if (sqlState(err) === FOREIGN_KEY_VIOLATION) return "unknown";
       throw err;
     }
   }
 
-  /** False when the call is not known yet. */
-  async recordLegDone(event: LegDone): Promise<boolean> {
+  /** "unknown" when the call is not known yet; "complete" when it has ended and every leg is done. */
+  async recordLegDone(event: LegDone): Promise<Progress> {
     const done = { [event.leg]: { utterances: event.utterances, audioMs: event.audioMs } };
     const rows = await this.db
       .update(calls)
@@ -105,8 +109,8 @@ export class CallStore {
         lastEventAt: sql`now()`,
       })
       .where(eq(calls.id, event.callId))
-      .returning({ id: calls.id });
-    return rows.length > 0;
+      .returning({ legs: calls.legs, legsDone: calls.legsDone, endedAt: calls.endedAt });
+    return progressOf(rows[0]);
   }
 
   async park(event: NewParkedEvent): Promise<void> {
@@ -174,6 +178,16 @@ export class CallStore {
       .limit(limit);
     return rows.map((r) => r.id);
   }
+}
+
+export type Progress = "unknown" | "in-progress" | "complete";
+
+/** Whether a call's row says it has ended with every leg's done marker (utterance counts aside). */
+function progressOf(call: Pick<Call, "legs" | "legsDone" | "endedAt"> | undefined): Progress {
+  if (!call) return "unknown";
+  const legs = call.legs.length > 0 ? call.legs : (Object.keys(call.legsDone) as Leg[]);
+  const done = legs.length > 0 && legs.every((leg) => call.legsDone[leg] !== undefined);
+  return call.endedAt !== null && done ? "complete" : "in-progress";
 }
 
 /** Every announced leg has its done marker and all the utterances the marker counted. */

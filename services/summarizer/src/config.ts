@@ -26,6 +26,8 @@ const shape = {
   SUMMARIZER_UNKNOWN_CALL_RETRY_MS: env.int(1_000, 10, 60_000),
   SUMMARIZER_UNKNOWN_CALL_MAX_DELIVERIES: env.int(60, 1, 100_000),
   SUMMARIZER_ACK_WAIT_MS: env.int(30_000, 1_000, 600_000),
+  SUMMARIZER_MAX_IN_FLIGHT: env.int(32, 1, 1_000),
+  SUMMARIZER_DB_POOL_SIZE: env.int(16, 1, 200),
   SUMMARIZER_WEBHOOK_URLS: env.list(""),
   SUMMARIZER_WEBHOOK_SECRET: env.optionalString(),
   SUMMARIZER_WEBHOOK_TIMEOUT_MS: env.int(10_000, 100, 120_000),
@@ -49,7 +51,9 @@ export interface SummarizerConfig {
     unknownCallRetryMs: number;
     maxUnknownCallDeliveries: number;
     ackWaitMs: number;
+    maxInFlight: number;
   };
+  databasePoolSize: number;
   taxonomyPath: string;
   utcOffsetMinutes: number;
   timeouts: { incompleteAfterMs: number; idleCallTimeoutMs: number; sweepIntervalMs: number };
@@ -104,7 +108,9 @@ export function loadConfig(source: Env = process.env): SummarizerConfig {
       unknownCallRetryMs: c.SUMMARIZER_UNKNOWN_CALL_RETRY_MS,
       maxUnknownCallDeliveries: c.SUMMARIZER_UNKNOWN_CALL_MAX_DELIVERIES,
       ackWaitMs: c.SUMMARIZER_ACK_WAIT_MS,
+      maxInFlight: c.SUMMARIZER_MAX_IN_FLIGHT,
     },
+    databasePoolSize: c.SUMMARIZER_DB_POOL_SIZE,
     taxonomyPath: c.SUMMARIZER_TAXONOMY,
     utcOffsetMinutes: c.SUMMARIZER_UTC_OFFSET_MINUTES,
     timeouts: {

@@ -50,6 +50,8 @@ export interface EventConsumerOptions {
   /** ...this many times, then parked. */
   maxUnknownCallDeliveries: number;
   ackWaitMs: number;
+  /** Events handled at once (of different calls). */
+  maxInFlight: number;
 }
 
 export interface EventConsumers {
@@ -170,24 +172,28 @@ export async function startEventConsumers(options: EventConsumerOptions): Promis
             throw new MessageFormatError(
               `call.ended: callId "${event.callId.slice(0, 40)}" differs from the subject's`,
             );
-          known = await store.recordCallEnded(event);
-          if (known) await tryTicket(callId);
+          const progress = await store.recordCallEnded(event);
+          known = progress !== "unknown";
+          if (progress === "complete") await tryTicket(callId);
           break;
         }
         case "utterance": {
           const event = decodeEvent(UtteranceResult, msg.data, "utterance");
           if (event.callId !== callId || event.leg !== subject.leg)
             throw new MessageFormatError("utterance: callId or leg differs from the subject's");
-          known = await store.recordUtterance(event);
-          if (known && (await store.isReady(callId))) await tryTicket(callId);
+          const state = await store.recordUtterance(event);
+          known = state !== "unknown";
+          // A late utterance of an ended call may be the one the ticket waited for.
+          if (state === "ended" && (await store.isReady(callId))) await tryTicket(callId);
           break;
         }
         case "leg.done": {
           const event = decodeEvent(LegDone, msg.data, "leg.done");
           if (event.callId !== callId || event.leg !== subject.leg)
             throw new MessageFormatError("leg.done: callId or leg differs from the subject's");
-          known = await store.recordLegDone(event);
-          if (known) await tryTicket(callId);
+          const progress = await store.recordLegDone(event);
+          known = progress !== "unknown";
+          if (progress === "complete") await tryTicket(callId);
           break;
         }
       }
@@ -219,23 +225,44 @@ export async function startEventConsumers(options: EventConsumerOptions): Promis
 
   let stopping = false;
   const stoppers: (() => void)[] = [];
-  const loops = [callsName, resultsName].map(async (name, i) => {
-    const consumer = await messaging.js.consumers.get(i === 0 ? "CALLS" : "RESULTS", name);
+  // Events of one call are handled in stream order; different calls' events at the same time, so
+  // one call's ticket never waits behind another's database round trips.
+  const consumeInOrderPerCall = async (stream: string, name: string) => {
+    const consumer = await messaging.js.consumers.get(stream, name);
+    const chains = new Map<string, Promise<void>>();
+    let active = 0;
+    let slotFreed: (() => void) | undefined;
+    const handleSafely = async (msg: JsMsg) => {
+      try {
+        await handle(msg);
+      } catch (err) {
+        // Parking itself failed (database down): leave the message for redelivery.
+        log.error({ err, subject: msg.subject }, "event left for redelivery");
+        msg.nak(options.unknownCallRetryMs);
+      }
+    };
     while (!stopping) {
-      const messages = await consumer.consume({ max_messages: 256 });
+      const messages = await consumer.consume({ max_messages: options.maxInFlight * 2 });
       stoppers.push(() => messages.stop());
       for await (const msg of messages) {
-        try {
-          await handle(msg);
-        } catch (err) {
-          // Parking itself failed (database down): leave the message for redelivery.
-          log.error({ err, subject: msg.subject }, "event left for redelivery");
-          msg.nak(options.unknownCallRetryMs);
-        }
+        while (active >= options.maxInFlight) await new Promise<void>((r) => (slotFreed = r));
+        const key = parseCallSubject(msg.subject)?.callId ?? msg.subject;
+        active++;
+        const next: Promise<void> = (chains.get(key) ?? Promise.resolve())
+          .then(() => handleSafely(msg))
+          .finally(() => {
+            active--;
+            if (chains.get(key) === next) chains.delete(key);
+            slotFreed?.();
+            slotFreed = undefined;
+          });
+        chains.set(key, next);
         if (stopping) break;
       }
+      await Promise.all(chains.values());
     }
-  });
+  };
+  const loops = [consumeInOrderPerCall("CALLS", callsName), consumeInOrderPerCall("RESULTS", resultsName)];
   const done = Promise.allSettled(loops);
   let failed = false;
   void done.then((results) => {

@@ -14,7 +14,11 @@ async function main(): Promise<void> {
   const registry = createMetricsRegistry("summarizer");
   const taxonomy = await loadTaxonomyFile(config.taxonomyPath);
 
-  const database = await createDatabase({ url: config.databaseUrl, logger });
+  const database = await createDatabase({
+    url: config.databaseUrl,
+    poolSize: config.databasePoolSize,
+    logger,
+  });
   if (config.migrate) await migrateDatabase(database);
   const messaging = await connectMessaging({ servers: config.natsServers, name: "summarizer", logger });
   await ensureStreams(messaging.jsm);

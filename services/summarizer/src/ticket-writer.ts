@@ -1,4 +1,4 @@
-import { asc, eq, sql } from "drizzle-orm";
+import { asc, eq } from "drizzle-orm";
 import { calls, outbox, tickets, utterances, type Db, type Leg, type NewTicket } from "@callscribe/db";
 import { analyzeCall, type AnalysisOptions } from "./analysis/index.ts";
 import { legsComplete } from "./call-store.ts";
@@ -135,14 +135,10 @@ export class TicketWriter {
           payload: payload as unknown as Record<string, unknown>,
         })
         .onConflictDoNothing();
-      const [now] = await tx
-        .execute<{ now: Date }>(sql`select clock_timestamp() as now`)
-        .then((r) => (r as unknown as { rows: { now: Date }[] }).rows);
       return {
         outcome: "written" as const,
         incomplete: !complete,
-        endToTicketMs:
-          call.endedAt !== null && now ? new Date(now.now).getTime() - call.endedAt.getTime() : undefined,
+        endToTicketMs: call.endedAt !== null ? Date.now() - call.endedAt.getTime() : undefined,
       };
     });
   }
