@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { readArpa } from "./arpa.ts";
 import { readLmBinary } from "./binary.ts";
@@ -91,13 +91,30 @@ function checkedFile(dir: string, name: string, sha256: string | undefined, fiel
       `${field}.path: ${name} is missing in ${dir}; add the file or remove the decoding section`,
     );
   if (sha256 !== undefined) {
-    const actual = createHash("sha256").update(readFileSync(path)).digest("hex");
+    const actual = sha256Of(path);
     if (actual !== sha256.toLowerCase())
       throw new DecodingLoadError(
         `${field}.sha256: ${name} has sha256 ${actual}, the manifest declares ${sha256}; the file was changed or damaged: copy it again, or rebuild it and its manifest entry with models/recipes/lm`,
       );
   }
   return path;
+}
+
+/** sha256 of a file read in 1 MiB chunks (an LM can be large; no copy of it is kept for hashing). */
+function sha256Of(path: string): string {
+  const hash = createHash("sha256");
+  const chunk = Buffer.allocUnsafe(1 << 20);
+  const fd = openSync(path, "r");
+  try {
+    for (;;) {
+      const read = readSync(fd, chunk, 0, chunk.length, null);
+      if (read === 0) break;
+      hash.update(chunk.subarray(0, read));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest("hex");
 }
 
 export { LmFileError };
