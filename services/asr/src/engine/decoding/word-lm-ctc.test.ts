@@ -263,8 +263,12 @@ describe("validateWordSearchOptions", () => {
     expect(() => validateWordSearchOptions(defaultWordSearchOptions)).not.toThrow();
   });
 
-  it("refuses a lexicon spelled with tokens that are not letters of the model", () => {
+  it("refuses a lexicon spelled with tokens that are not letters of the model, or with words an LM without <unk> lacks", () => {
     const broken: Lexicon = { words: ["a b"], spellings: [Int32Array.from([2, 0, 3])] };
     expect(() => new WordLm(catLm, broken, vocabulary)).toThrow(/lexicon word 0 .*token 0/);
+    const noUnk = new BigramLm({ the: 0.5, cat: 0.5 }, {});
+    expect(() => new WordLm(noUnk, lexiconOf(["the", "dog"]), vocabulary)).toThrow(
+      /lexicon word 1 \("dog"\) is not in the LM, which has no <unk>/,
+    );
   });
 });

@@ -121,6 +121,11 @@ export class WordLm {
       }
     });
     this.lmIdOfWord = Int32Array.from(lexicon.words, (w) => lm.wordId(w));
+    const unknown = this.lmIdOfWord.indexOf(-1);
+    if (unknown >= 0)
+      throw new RangeError(
+        `lexicon word ${unknown} (${JSON.stringify(lexicon.words[unknown])}) is not in the LM, which has no <unk>; take it out of the lexicon or use an LM with <unk>`,
+      );
     lexicon.words.forEach((w, i) => {
       if (!this.#indexOfWord.has(w)) this.#indexOfWord.set(w, i);
     });
