@@ -6,6 +6,7 @@ import { ModelLoadError } from "@callscribe/errors";
 import { loadAsrModel } from "../../../services/asr/src/engine/index.ts";
 import { readArpaTables } from "../../../services/asr/src/engine/lm/arpa.ts";
 import { encodeLmBinary } from "../../../services/asr/src/engine/lm/binary.ts";
+import { buildTables } from "../../../services/asr/src/engine/lm/trie-builder.ts";
 import { copyModel, silentLogger } from "../engine/support.ts";
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -150,6 +151,22 @@ describe("a model folder's language model and lexicon", () => {
     });
     expect(await refusal(dir)).toMatch(
       /cut\.bin at byte \d+: the file ends at byte \d+ of the \d+ its header declares \(truncated\)/,
+    );
+  });
+
+  it("refuse an LM without the </s> unigram", async () => {
+    const dir = folder(undefined, (d, at) => {
+      const noEnd = buildTables(
+        ["<s>", "the", "meter"],
+        new Float32Array([-99, -0.5, -0.9]),
+        new Float32Array(3),
+        [],
+      );
+      writeFileSync(join(at, "one.bin"), encodeLmBinary(noEnd));
+      d.lm = { path: "one.bin", format: "callscribe-ngram", order: 1 };
+    });
+    expect(await refusal(dir)).toMatch(
+      /one\.bin: the model has no <\/s> unigram; rebuild it with sentence markers/,
     );
   });
 

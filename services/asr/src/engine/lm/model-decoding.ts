@@ -5,7 +5,13 @@ import { readArpa } from "./arpa.ts";
 import { readLmBinary } from "./binary.ts";
 import { LmFileError } from "./errors.ts";
 import { readLexicon } from "./lexicon.ts";
-import { SENTENCE_END, SENTENCE_START, UNKNOWN_WORD, type NgramModel } from "./ngram-model.ts";
+import {
+  MissingMarkerError,
+  SENTENCE_END,
+  SENTENCE_START,
+  UNKNOWN_WORD,
+  type NgramModel,
+} from "./ngram-model.ts";
 import { readSphinxTrie } from "./sphinx-trie.ts";
 import type { LanguageModel, Lexicon } from "./types.ts";
 
@@ -50,7 +56,14 @@ export function loadModelDecoding(
   const { lm: lmSpec, lexicon: lexSpec } = declaration;
   const lmPath = checkedFile(dir, lmSpec.path, lmSpec.sha256, "decoding.lm");
   const lexPath = checkedFile(dir, lexSpec.path, lexSpec.sha256, "decoding.lexicon");
-  const lm = readLanguageModel(lmPath, lmSpec.format);
+  let lm: NgramModel;
+  try {
+    lm = readLanguageModel(lmPath, lmSpec.format);
+  } catch (err) {
+    if (err instanceof MissingMarkerError)
+      throw new DecodingLoadError(`${lmSpec.path}: ${err.message}`, { cause: err });
+    throw err;
+  }
   if (lm.order !== lmSpec.order)
     throw new DecodingLoadError(
       `decoding.lm.order is ${lmSpec.order}, ${lmSpec.path} is a ${lm.order}-gram model; set the order to ${lm.order}`,

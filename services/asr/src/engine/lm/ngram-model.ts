@@ -32,6 +32,14 @@ export function ngramCounts(tables: NgramTables): number[] {
   return tables.logProb.map((p) => p.length);
 }
 
+/** An n-gram model without the <s> or </s> unigram, which every sentence score needs. */
+export class MissingMarkerError extends Error {
+  override readonly name = "MissingMarkerError";
+  constructor(marker: string) {
+    super(`the model has no ${marker} unigram; rebuild it with sentence markers`);
+  }
+}
+
 /**
  * A LanguageModel over NgramTables. A state is a context node numbered across levels: 0 is the empty
  * context, 1 + i unigram i, then the bigram nodes, and so on up to order−1. A state is always the
@@ -63,7 +71,7 @@ export class NgramModel implements LanguageModel {
     const start = this.#ids.get(SENTENCE_START);
     const end = this.#ids.get(SENTENCE_END);
     if (start === undefined || end === undefined)
-      throw new Error(`the model has no ${start === undefined ? SENTENCE_START : SENTENCE_END} unigram`);
+      throw new MissingMarkerError(start === undefined ? SENTENCE_START : SENTENCE_END);
     this.startId = start;
     this.endId = end;
     this.#levelBase = [];
