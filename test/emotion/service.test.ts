@@ -209,6 +209,31 @@ describe("emotion service under load", () => {
   });
 });
 
+describe("emotion service stream limit", () => {
+  it("refuses a stream beyond EMOTION_MAX_STREAMS with RESOURCE_EXHAUSTED while one is open", async () => {
+    const running = await start({ EMOTION_MODEL_DIR: prosodyModelDir, EMOTION_MAX_STREAMS: "1" });
+    try {
+      const open = running.client.StreamingClassify();
+      open.on("error", () => {});
+      const openStatus = new Promise<grpc.StatusObject>((resolve) => open.on("status", resolve));
+      open.on("data", () => {});
+      open.write({ format: linear16() });
+      // The first stream is open once its format has been taken: a second one then finds no room.
+      let second: Awaited<ReturnType<typeof streamClassify>> | undefined;
+      for (let i = 0; i < 50 && second?.code !== grpc.status.RESOURCE_EXHAUSTED; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        second = await streamClassify(running.client, linear16(), [new Uint8Array(320)]);
+      }
+      expect(second!.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+      expect(second!.details).toMatch(/EMOTION_MAX_STREAMS/);
+      open.end();
+      expect((await openStatus).code).toBe(grpc.status.OK);
+    } finally {
+      await running.stop();
+    }
+  });
+});
+
 describe("emotion service with an emotion2vec-style model", () => {
   it("returns the 9 classes' probabilities, arousal and valence from them", async () => {
     const running = await start({ EMOTION_MODEL_DIR: e2vModelDir });
