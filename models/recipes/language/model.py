@@ -21,7 +21,7 @@ class SepBlock(nn.Module):
 
 
 class LanguageNet(nn.Module):
-    def __init__(self, n_classes, n_mel=80, ch=160, stride=3, dilations=(1, 2, 3, 1, 2, 3)):
+    def __init__(self, n_classes, n_mel=80, ch=128, stride=3, dilations=(1, 2, 4, 1, 2)):
         super().__init__()
         self.inp = nn.Sequential(nn.Conv1d(n_mel, ch, 5, stride=stride, padding=2), nn.BatchNorm1d(ch), nn.ReLU())
         self.stride = stride

@@ -18,6 +18,7 @@ import {
 import { createRecognizerService } from "./grpc/recognizer.ts";
 import { recognizerServiceName, startRecognizerServer } from "./grpc/server.ts";
 import { createEmotionClient } from "./emotion/client.ts";
+import { loadLanguageModel, type LanguageIdModel } from "./language/index.ts";
 import { startCallWorker, type CallWorker } from "./worker/call-worker.ts";
 
 export interface LoadedRecognizer {
@@ -149,9 +150,13 @@ export async function createAsrService(config: AsrConfig, deps: AsrServiceDeps):
     logger.info("ASR_EMOTION_ADDRESS is empty: utterances are published with emotion null");
 
   let worker: CallWorker | undefined;
+  let languageModel: LanguageIdModel | undefined;
   try {
     if (config.worker.enabled) {
       if (!messaging) throw new Error("ASR_WORKER is on but no NATS connection was given to the service");
+      // A tiny model: on the CPU whatever the acoustic model's provider.
+      if (config.language)
+        languageModel = await loadLanguageModel({ dir: config.language.dir, provider: "cpu" });
       worker = await startCallWorker({
         messaging,
         engine,
@@ -164,9 +169,13 @@ export async function createAsrService(config: AsrConfig, deps: AsrServiceDeps):
         callsSubject: config.worker.callsSubject,
         maxCalls: config.worker.maxCalls,
         ...(emotion ? { emotion: { client: emotion, maxSegmentMs: config.emotion.maxSegmentMs } } : {}),
+        ...(languageModel && config.language
+          ? { language: { model: languageModel, maxUtterances: config.language.maxUtterances } }
+          : {}),
       });
     }
   } catch (err) {
+    await languageModel?.close();
     await server.shutdown(0);
     throw err;
   }
@@ -214,6 +223,7 @@ export async function createAsrService(config: AsrConfig, deps: AsrServiceDeps):
     { name: "close the emotion client", run: () => emotion?.close() },
     { name: "drain NATS", run: async () => messaging?.drain() },
     { name: "close ops server", run: () => ops.close() },
+    { name: "close the language model", run: async () => languageModel?.close() },
   ];
   let stopping: Promise<void> | undefined;
   return {

@@ -8,6 +8,7 @@ import { ConfigError, env, parseConfig, z, type Env } from "@callscribe/config";
 export const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 
 export const defaultModelDir = "models/asr-en-telephony";
+export const defaultLanguageModelDir = "models/language-id";
 
 /** A decimal number within [min, max]; the message says the range. */
 function decimal(fallback: number, min: number, max: number) {
@@ -93,6 +94,11 @@ const shape = {
   ASR_MAX_CALLS: env.int(0, 0, 100_000),
   ASR_REPLICA_ID: z.string().min(1).optional(),
   ASR_SHUTDOWN_DEADLINE_MS: env.int(25_000, 0, 3_600_000),
+  /** Tag each leg's language with the language-ID model; off by default: it fails on unseen real speakers. */
+  ASR_LANGUAGE_ID: env.bool(false),
+  ASR_LANGUAGE_MODEL_DIR: z.string().min(1).default(defaultLanguageModelDir),
+  /** Utterances of a leg classified before its tag settles. */
+  ASR_LANGUAGE_UTTERANCES: env.int(6, 1, 1000),
   LOG_LEVEL: env.oneOf(["fatal", "error", "warn", "info", "debug", "trace", "silent"], "info"),
   LOG_PII: env.bool(false),
 };
@@ -138,6 +144,8 @@ export interface AsrConfig {
   };
   shutdownDeadlineMs: number;
   log: { level: string; pii: boolean };
+  /** Language identification of the worker's legs; null when off. */
+  language: { dir: string; maxUtterances: number } | null;
 }
 
 /** What a model folder offers, read without loading the model. */
@@ -184,6 +192,18 @@ export function inspectModelFolder(dir: string): ModelFolder {
       problem: `no manifest.json or model.onnx+tokens.txt in ${dir}; set it to a model folder`,
     },
   ]);
+}
+
+function languageFolder(setting: string, maxUtterances: number): { dir: string; maxUtterances: number } {
+  const dir = isAbsolute(setting) ? setting : resolve(repoRoot, setting);
+  if (!existsSync(join(dir, "manifest.json")))
+    throw new ConfigError("asr", [
+      {
+        variable: "ASR_LANGUAGE_MODEL_DIR",
+        problem: `no manifest.json in ${dir}; set it to a language-id model folder, or ASR_LANGUAGE_ID=false`,
+      },
+    ]);
+  return { dir, maxUtterances };
 }
 
 /** The service's configuration from the environment (or `environment`, for tests and the CLI's overrides). */
@@ -251,5 +271,8 @@ export function loadConfig(environment: Env = process.env): AsrConfig {
     },
     shutdownDeadlineMs: raw.ASR_SHUTDOWN_DEADLINE_MS,
     log: { level: raw.LOG_LEVEL, pii: raw.LOG_PII },
+    language: raw.ASR_LANGUAGE_ID
+      ? languageFolder(raw.ASR_LANGUAGE_MODEL_DIR, raw.ASR_LANGUAGE_UTTERANCES)
+      : null,
   };
 }

@@ -32,7 +32,9 @@ export function decideLanguage(
   const p = Array.from(meanLogProbs, (v) => Math.exp(v - max));
   const total = p.reduce((a, b) => a + b, 0);
   const byLanguage = new Map<string, number>();
-  labels.forEach((label, i) => byLanguage.set(label.language, (byLanguage.get(label.language) ?? 0) + p[i]! / total));
+  labels.forEach((label, i) =>
+    byLanguage.set(label.language, (byLanguage.get(label.language) ?? 0) + p[i]! / total),
+  );
   let language = UNDETERMINED;
   let confidence = 0;
   for (const [lang, prob] of byLanguage) if (prob > confidence) [language, confidence] = [lang, prob];

@@ -65,13 +65,17 @@ export class LegLanguage {
     const audio = this.#copy(from, to);
     this.#dropBefore(to);
     if (audio.length > 0) {
-      const samples = rate === this.#model.sampleRate ? toFloat(audio) : resample(audio, rate, this.#model.sampleRate);
+      const samples =
+        rate === this.#model.sampleRate ? toFloat(audio) : resample(audio, rate, this.#model.sampleRate);
       const speech = speechSpan(samples, this.#model.sampleRate);
       if ((speech.length * 1000) / this.#model.sampleRate >= this.#model.manifest.minSpeechMs) {
         try {
           this.#evidence.add(await this.#model.classify(speech));
         } catch (err) {
-          this.#log.warn({ err }, "language identification of an utterance failed; the leg keeps its tag so far");
+          this.#log.warn(
+            { err },
+            "language identification of an utterance failed; the leg keeps its tag so far",
+          );
         }
       }
     }
@@ -79,7 +83,10 @@ export class LegLanguage {
       this.#done = true;
       this.#chunks = [];
       const tag = this.current;
-      this.#log.info({ language: tag.language, dialect: tag.dialect, confidence: tag.confidence }, "leg language settled");
+      this.#log.info(
+        { language: tag.language, dialect: tag.dialect, confidence: tag.confidence },
+        "leg language settled",
+      );
     }
     return this.current;
   }

@@ -41,7 +41,11 @@ export const LanguageManifest = z
     const seen = new Set<string>();
     m.labels.forEach((label, i) => {
       if (seen.has(label.tag))
-        ctx.addIssue({ code: "custom", path: ["labels", i, "tag"], message: `"${label.tag}" is listed twice` });
+        ctx.addIssue({
+          code: "custom",
+          path: ["labels", i, "tag"],
+          message: `"${label.tag}" is listed twice`,
+        });
       seen.add(label.tag);
       if (label.tag.split("-")[0] !== label.language)
         ctx.addIssue({

@@ -36,7 +36,9 @@ export async function loadLanguageModel(options: LoadLanguageModelOptions): Prom
   const { dir } = options;
   const manifestPath = join(dir, "manifest.json");
   if (!existsSync(manifestPath))
-    throw new ModelLoadError(`${dir}: no manifest.json; point the language model setting at a language-id model folder`);
+    throw new ModelLoadError(
+      `${dir}: no manifest.json; point the language model setting at a language-id model folder`,
+    );
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(manifestPath, "utf8"));
@@ -44,8 +46,7 @@ export async function loadLanguageModel(options: LoadLanguageModelOptions): Prom
     throw new ModelLoadError(`${manifestPath} is not valid JSON; fix or replace the model folder`, { cause });
   }
   const parsed = LanguageManifest.safeParse(json);
-  if (!parsed.success)
-    throw new ModelLoadError(`${manifestPath}: ${describeManifestIssues(parsed.error)}`);
+  if (!parsed.success) throw new ModelLoadError(`${manifestPath}: ${describeManifestIssues(parsed.error)}`);
   const manifest = parsed.data;
   const label = `language model ${manifest.name} (${dir})`;
   const problems: string[] = [];
@@ -71,7 +72,8 @@ export async function loadLanguageModel(options: LoadLanguageModelOptions): Prom
   if (problems.length > 0) throw new ModelLoadError(`${label}: ${problems.join("; ")}`);
 
   const modelPath = join(dir, manifest.files.fp32);
-  if (!existsSync(modelPath)) throw new ModelLoadError(`${label}: ${manifest.files.fp32} is missing from the folder`);
+  if (!existsSync(modelPath))
+    throw new ModelLoadError(`${label}: ${manifest.files.fp32} is missing from the folder`);
   const session = await createSession(label, modelPath, {
     provider: options.provider,
     ...(options.deviceId !== undefined ? { deviceId: options.deviceId } : {}),
@@ -82,7 +84,9 @@ export async function loadLanguageModel(options: LoadLanguageModelOptions): Prom
   if (problems.length === 0) await dryRun(session, manifest, input, output, problems);
   if (problems.length > 0) {
     await session.release();
-    throw new ModelLoadError(`${label}: the manifest disagrees with ${manifest.files.fp32}: ${problems.join("; ")}`);
+    throw new ModelLoadError(
+      `${label}: the manifest disagrees with ${manifest.files.fp32}: ${problems.join("; ")}`,
+    );
   }
 
   const dim = manifest.features.dim;
@@ -122,9 +126,12 @@ function checkTensors(
       problems.push(`${kind} "${spec.name}" is not a tensor in the graph`);
       continue;
     }
-    if (meta.type !== spec.dtype) problems.push(`${kind} "${spec.name}" is ${meta.type} in the graph, declared ${spec.dtype}`);
+    if (meta.type !== spec.dtype)
+      problems.push(`${kind} "${spec.name}" is ${meta.type} in the graph, declared ${spec.dtype}`);
     if (meta.shape.length !== spec.shape.length) {
-      problems.push(`${kind} "${spec.name}" has rank ${meta.shape.length} in the graph, declared rank ${spec.shape.length}`);
+      problems.push(
+        `${kind} "${spec.name}" has rank ${meta.shape.length} in the graph, declared rank ${spec.shape.length}`,
+      );
       continue;
     }
     meta.shape.forEach((dim, d) => {
@@ -151,10 +158,14 @@ async function dryRun(
   const silence = new Float32Array(DRY_RUN_FRAMES * dim).fill(Math.log(manifest.features.logFloor));
   let out;
   try {
-    const result = await session.run({ [input.name]: new ort.Tensor("float32", silence, [1, DRY_RUN_FRAMES, dim]) });
+    const result = await session.run({
+      [input.name]: new ort.Tensor("float32", silence, [1, DRY_RUN_FRAMES, dim]),
+    });
     out = result[output.name];
   } catch (err) {
-    problems.push(`a forward pass on ${DRY_RUN_FRAMES} frames of silence failed: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`);
+    problems.push(
+      `a forward pass on ${DRY_RUN_FRAMES} frames of silence failed: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`,
+    );
     return;
   }
   if (!out) {

@@ -32,6 +32,8 @@ export interface CallWorkerOptions {
   legIdleTimeoutMs?: number;
   /** The emotion service for each final utterance (ASR_EMOTION_ADDRESS); absent, emotion is null. */
   emotion?: LegContext["emotion"];
+  /** Language identification of each leg (absent: utterances keep the engine's language). */
+  language?: LegContext["language"];
 }
 
 export interface CallWorker {
@@ -86,6 +88,7 @@ export async function startCallWorker(options: CallWorkerOptions): Promise<CallW
     metrics,
     idleTimeoutMs: options.legIdleTimeoutMs ?? 10 * 60_000,
     emotion: options.emotion,
+    language: options.language,
   };
   const sessions = new Map<string, CallSession>();
   /** Messages pulled and not yet settled: counts toward maxCalls before the claim is even tried. */
