@@ -2,14 +2,14 @@
 # One command: corpus -> train (resumable, time-budgeted) -> export -> evaluate on the held-out speakers.
 #   models/recipes/language/run.sh
 # Environment knobs (defaults = the published model):
-#   TRAIN_MINUTES=35   wall-clock budget (rerun resumes from work/ckpt/last.pt)
+#   TRAIN_MINUTES=42   wall-clock budget (rerun resumes from work/ckpt/last.pt)
 #   N_SYNTH=260        espeak-ng utterances per tag
 #   STAGE=all          or one of: corpus train export eval
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 cd "$HERE"
 PY=/usr/bin/python3
-TRAIN_MINUTES="${TRAIN_MINUTES:-35}"
+TRAIN_MINUTES="${TRAIN_MINUTES:-42}"
 STAGE="${STAGE:-all}"
 mkdir -p work/logs
 want() { [ "$STAGE" = all ] || [ "$STAGE" = "$1" ]; }
