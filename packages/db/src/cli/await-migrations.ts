@@ -1,6 +1,6 @@
 /**
  * Waits until DATABASE_URL has every migration in migrations/ applied (by the migrate Job), then
- * exits 0; exits 1 after AWAIT_MIGRATIONS_TIMEOUT_S (default 600). An init container of the
+ * exits 0; exits 1 after ten minutes (Kubernetes then restarts it). An init container of the
  * services that write, so they never run against an older schema.
  */
 import { readFileSync } from "node:fs";
@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   const journal = JSON.parse(readFileSync(join(migrationsFolder, "meta/_journal.json"), "utf8")) as {
     entries: unknown[];
   };
-  const timeoutS = Number(process.env.AWAIT_MIGRATIONS_TIMEOUT_S ?? "600");
+  const timeoutS = 600;
   const deadline = Date.now() + timeoutS * 1000;
   for (;;) {
     const n = await applied(config.databaseUrl).catch(() => 0);
