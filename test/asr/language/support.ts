@@ -57,16 +57,14 @@ export async function tagAsLeg(
   return { tags, leg };
 }
 
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
 /** A copy of the committed model folder with its manifest edited. */
-export function editedModelCopy(edit: (manifest: Record<string, any>) => void): {
-  dir: string;
-  remove: () => void;
-} {
-  // eslint-disable-line @typescript-eslint/no-explicit-any
+export function editedModelCopy(edit: (manifest: Json) => void): { dir: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), "language-id-"));
   cpSync(languageModelDir, dir, { recursive: true });
   const path = join(dir, "manifest.json");
-  const manifest = JSON.parse(readFileSync(path, "utf8")) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const manifest = JSON.parse(readFileSync(path, "utf8")) as Json;
   edit(manifest);
   writeFileSync(path, JSON.stringify(manifest, null, 2));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
