@@ -249,9 +249,17 @@ describe("JetStream worker", () => {
       ...(await readAll(subjects.legDone(callId, "caller"))),
       ...(await readAll(subjects.legDone(callId, "agent"))),
     ].map((m) => decodeEvent(LegDone, m.data, "leg.done"));
+    // The ticket records which acoustic model recognised each leg.
+    const model = { name: loaded.engine.model.name, version: loaded.engine.model.version };
     expect(done).toEqual([
-      { callId, leg: "caller", utterances: utterances.length, audioMs: Math.round(pcm.length / 8) },
-      { callId, leg: "agent", utterances: agentUtterances.length, audioMs: Math.round(agentPcm.length / 8) },
+      { callId, leg: "caller", utterances: utterances.length, audioMs: Math.round(pcm.length / 8), model },
+      {
+        callId,
+        leg: "agent",
+        utterances: agentUtterances.length,
+        audioMs: Math.round(agentPcm.length / 8),
+        model,
+      },
     ]);
 
     // The claim is released and call.started acknowledged once the call is done.

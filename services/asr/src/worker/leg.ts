@@ -379,7 +379,13 @@ export async function transcribeLeg(ctx: LegContext, job: LegJob): Promise<LegDo
   if (publishError !== undefined) throw publishError;
   const audioMs = sampleRate > 0 ? Math.round((samples / sampleRate) * 1000) : 0;
   metrics.audioSeconds.inc(audioMs / 1000);
-  const done: LegDone = { callId, leg, utterances: finals, audioMs };
+  const done: LegDone = {
+    callId,
+    leg,
+    utterances: finals,
+    audioMs,
+    model: { name: engine.model.name, version: engine.model.version },
+  };
   await publishLegDone(messaging, done, signal, log);
   log.info({ utterances: finals, audioMs, lastSeq: processedSeq }, "leg done");
   return done;
