@@ -252,6 +252,7 @@ async function stopServices(): Promise<void> {
 async function main(): Promise<void> {
   const [natsPort, grpcPort, asrOps, sipPort, ingestOps, summarizerOps, dashboardPort, dashboardOps] =
     await Promise.all(Array.from({ length: 8 }, freePort));
+  const [emotionGrpc, emotionOps] = await Promise.all([freePort(), freePort()]);
   const natsUrl = `nats://127.0.0.1:${natsPort}`;
   const databaseUrl = await demoDatabaseUrl();
   const database = await createDatabase({ url: databaseUrl });
@@ -270,10 +271,20 @@ async function main(): Promise<void> {
 
   const tsx = join(root, "node_modules/.bin/tsx");
   const hasDashboard = existsSync(join(root, "services/dashboard/src/main.ts"));
-  say(`Starting asr, ingest, summarizer${hasDashboard ? " and dashboard" : ""}, each as its own process`);
+  say(
+    `Starting emotion, asr, ingest, summarizer${hasDashboard ? " and dashboard" : ""}, each as its own process`,
+  );
   await new Promise((r) => setTimeout(r, 500));
+  start("emotion", tsx, ["services/emotion/src/main.ts"], {
+    env: { EMOTION_GRPC_PORT: String(emotionGrpc), EMOTION_OPS_PORT: String(emotionOps) },
+  });
   start("asr", tsx, [...ASR_NODE_FLAGS, "services/asr/src/main.ts"], {
-    env: { NATS_URL: natsUrl, ASR_GRPC_PORT: String(grpcPort), ASR_OPS_PORT: String(asrOps) },
+    env: {
+      NATS_URL: natsUrl,
+      ASR_GRPC_PORT: String(grpcPort),
+      ASR_OPS_PORT: String(asrOps),
+      ASR_EMOTION_ADDRESS: `127.0.0.1:${emotionGrpc}`,
+    },
   });
   start("ingest", tsx, ["services/ingest/src/main.ts"], {
     env: {
@@ -300,6 +311,7 @@ async function main(): Promise<void> {
   const token = randomBytes(18).toString("base64url");
   const ready = [
     waitReady("asr", `http://127.0.0.1:${asrOps}/readyz`, 120_000),
+    waitReady("emotion", `http://127.0.0.1:${emotionOps}/readyz`, 60_000),
     waitReady("ingest", `http://127.0.0.1:${ingestOps}/readyz`, 60_000),
     waitReady("summarizer", `http://127.0.0.1:${summarizerOps}/readyz`, 60_000),
   ];
@@ -337,7 +349,8 @@ async function main(): Promise<void> {
           finals.push(u);
           const at = (ms: number) => (ms / 1000).toFixed(2).padStart(6);
           say(
-            `  ✔ ${u.leg.padEnd(6)} [${at(u.startMs)}-${at(u.endMs)} s] ${u.text}  (confidence ${u.confidence.toFixed(2)})`,
+            `  ✔ ${u.leg.padEnd(6)} [${at(u.startMs)}-${at(u.endMs)} s] ${u.text}  (confidence ${u.confidence.toFixed(2)}` +
+              `${u.emotion ? `, ${u.emotion.label}, arousal ${u.emotion.arousal.toFixed(2)}` : ""})`,
           );
         } else if (msg.subject.startsWith("leg.")) {
           const d = decodeEvent(LegDone, msg.data, msg.subject);
