@@ -19,6 +19,14 @@ command -v baresip >/dev/null || need+=(baresip-core)
 [ -f /usr/share/asterisk/sounds/en/agent-pass.wav ] || need+=(asterisk-core-sounds-en-wav)
 # The dashboard's browser test drives Debian's chromium through playwright-core (no browser download).
 [ -x /usr/bin/chromium ] || need+=(chromium)
+# Word LM tests: the recipe's text reads the prompts' transcripts; the Sphinx trie reader is checked on Debian's
+# general English trigram against python3-sphinxbase's own scores.
+[ -f /usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz ] || need+=(asterisk-core-sounds-en)
+[ -f /usr/share/pocketsphinx/model/en-us/en-us.lm.bin ] || need+=(pocketsphinx-en-us)
+[ -f /usr/lib/python3/dist-packages/sphinxbase/sphinxbase.py ] || need+=(python3-sphinxbase)
+# Emotion tests score a second real speaker (festvox-ru's recordings); deployment tests render with kubectl.
+[ -d /usr/share/festival/voices/russian/msu_ru_nsh_clunits/wav ] || need+=(festvox-ru)
+command -v kubectl >/dev/null || need+=(kubectl)
 if [ ${#need[@]} -gt 0 ]; then
   log "installing Debian packages: ${need[*]}"
   as_root apt-get update -qq
