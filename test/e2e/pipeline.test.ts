@@ -44,6 +44,21 @@ async function ready(url: string): Promise<void> {
   throw new Error(`${url} never ready`);
 }
 
+const spokenNumber = {
+  digits: [4, 1, 5, 5, 5, 5, 0, 1, 2, 3],
+  words: "four one five five five five zero one two three",
+};
+
+function concat(parts: Int16Array[]): Int16Array {
+  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
 const reference = {
   caller: "please enter the conference pin number",
   agent: "there was water coming up through the road on meadow circle",
@@ -90,9 +105,16 @@ afterAll(async () => {
 describe("a call through ingest, JetStream, asr and the summarizer", () => {
   it("ends as a ticket in Postgres with both parties, talk times, a redacted transcript and the words said", async () => {
     const load = async (f: string) => (await readWavFile(join(root, "test/fixtures/asr", f))).samples[0]!;
-    const caller = await load("real_conf-getpin.wav");
-    const agent = await load("synth_heldout.wav");
+    const prompt = await load("real_conf-getpin.wav");
+    // Then a callback number, said digit by digit in the same speaker's recorded digits: PII as it is spoken.
+    const digitGap = new Int16Array(1200);
+    const digits: Int16Array[] = [];
+    for (const d of spokenNumber.digits) {
+      digits.push((await readWavFile(`/usr/share/asterisk/sounds/en/digits/${d}.wav`)).samples[0]!, digitGap);
+    }
     const gap = new Int16Array(4800);
+    const caller = concat([prompt, gap, ...digits]);
+    const agent = await load("synth_heldout.wav");
     const left = new Int16Array(caller.length + gap.length + agent.length + gap.length);
     const right = new Int16Array(left.length);
     left.set(caller, 0);
@@ -124,6 +146,19 @@ describe("a call through ingest, JetStream, asr and the summarizer", () => {
     for (const line of t.redactedTranscript) expect(findPii(line.text)).toEqual([]);
     const raw = await database.db.select().from(utterances).where(eq(utterances.callId, t.callId));
     expect(raw.length).toBe(t.redactedTranscript.length);
+    // The spoken number was recognised, kept only in the utterances, and redacted in the ticket.
+    const rawCaller = raw
+      .filter((u) => u.leg === "caller")
+      .map((u) => u.text)
+      .join(" ");
+    expect(rawCaller).toContain(spokenNumber.words);
+    const redactedCaller = t.redactedTranscript
+      .filter((l) => l.leg === "caller")
+      .map((l) => l.text)
+      .join(" ");
+    expect(redactedCaller).not.toContain("five five five five");
+    expect(redactedCaller).toMatch(/\[(PHONE|NUMBER|ACCOUNT)\]/);
+    expect(t.redactedText).not.toContain(spokenNumber.words);
     const said = new Set(t.redactedText.toLowerCase().split(/[^a-z']+/));
     const overlap = [...reference.caller.split(" "), ...reference.agent.split(" ")].filter((w) =>
       said.has(w),
