@@ -427,7 +427,7 @@ async function main(): Promise<void> {
     say("\nNo dashboard service in this tree; done.");
     return;
   }
-  say(`\nDashboard: http://127.0.0.1:${dashboardPort}/  (analyst token: ${token})`);
+  say(`\nDashboard: http://127.0.0.1:${dashboardPort}/#token=${token}  (analyst token: ${token})`);
   say("It keeps running; press Ctrl-C to stop every service.");
   // The SIGINT handler below stops the services and exits.
   await new Promise<never>(() => undefined);
