@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { ModelLoadError } from "@callscribe/errors";
 import { FbankExtractor, computeFbank } from "../engine/features/fbank.ts";
 import { describeManifestIssues, type TensorSpec } from "../engine/model/manifest.ts";
-import { resolveFeatures } from "../engine/model/load.ts";
+import { checkDeclaredAgainstSession, resolveFeatures } from "../engine/model/load.ts";
 import { createSession, ort } from "../engine/model/session.ts";
 import type { ExecutionProvider } from "../engine/types.ts";
 import { LanguageManifest, type LanguageLabel } from "./manifest.ts";
@@ -79,8 +79,8 @@ export async function loadLanguageModel(options: LoadLanguageModelOptions): Prom
     ...(options.deviceId !== undefined ? { deviceId: options.deviceId } : {}),
     intraOpThreads: options.intraOpThreads ?? 1,
   });
-  checkTensors(session, [input], "input", problems);
-  checkTensors(session, [output], "output", problems);
+  checkDeclaredAgainstSession(session, [input], "input", problems);
+  checkDeclaredAgainstSession(session, [output], "output", problems);
   if (problems.length === 0) await dryRun(session, manifest, input, output, problems);
   if (problems.length > 0) {
     await session.release();
@@ -104,46 +104,6 @@ export async function loadLanguageModel(options: LoadLanguageModelOptions): Prom
     },
     close: () => session.release(),
   };
-}
-
-function checkTensors(
-  session: ort.InferenceSession,
-  declared: readonly TensorSpec[],
-  kind: "input" | "output",
-  problems: string[],
-): void {
-  const names = kind === "input" ? session.inputNames : session.outputNames;
-  const metadata = kind === "input" ? session.inputMetadata : session.outputMetadata;
-  for (const spec of declared) {
-    const meta = metadata[names.indexOf(spec.name)];
-    if (!meta) {
-      problems.push(
-        `${kind} "${spec.name}" is declared but the graph's ${kind}s are ${names.map((n) => `"${n}"`).join(", ")}`,
-      );
-      continue;
-    }
-    if (!meta.isTensor) {
-      problems.push(`${kind} "${spec.name}" is not a tensor in the graph`);
-      continue;
-    }
-    if (meta.type !== spec.dtype)
-      problems.push(`${kind} "${spec.name}" is ${meta.type} in the graph, declared ${spec.dtype}`);
-    if (meta.shape.length !== spec.shape.length) {
-      problems.push(
-        `${kind} "${spec.name}" has rank ${meta.shape.length} in the graph, declared rank ${spec.shape.length}`,
-      );
-      continue;
-    }
-    meta.shape.forEach((dim, d) => {
-      const want = spec.shape[d];
-      if (typeof dim === "number" && typeof want === "number" && dim !== want)
-        problems.push(`${kind} "${spec.name}" dim ${d} is ${dim} in the graph, declared ${want}`);
-    });
-  }
-  if (kind === "input")
-    for (const name of names)
-      if (!declared.some((spec) => spec.name === name))
-        problems.push(`the graph needs input "${name}", which the manifest does not declare`);
 }
 
 /** Symbolic dimensions hide the real output width; one pass on silence shows it. */

@@ -219,6 +219,8 @@ export async function loadAsrModel(options: LoadAsrModelOptions): Promise<Acoust
     throw err;
   }
   try {
+    nameByPosition(session, declaredInputs, "input", problems);
+    nameByPosition(session, declaredOutputs, "output", problems);
     checkDeclaredAgainstSession(session, declaredInputs, "input", problems);
     checkDeclaredAgainstSession(session, declaredOutputs, "output", problems, {
       name: logProbSpec.name,
@@ -664,8 +666,35 @@ function identifyInputs(label: string, inputs: readonly TensorSpec[]): [TensorSp
   return [feature, length];
 }
 
-function checkDeclaredAgainstSession(
-  session: InferenceRunner,
+/** The names and metadata of a graph's tensors, as a session or an inference runner reports them. */
+export type GraphTensors = Pick<
+  InferenceRunner,
+  "inputNames" | "outputNames" | "inputMetadata" | "outputMetadata"
+>;
+
+/** A derived (published) manifest leaves output names to the graph: those tensors are taken by position. */
+function nameByPosition(
+  session: GraphTensors,
+  declared: readonly TensorSpec[],
+  kind: "input" | "output",
+  problems: string[],
+): void {
+  const names = kind === "input" ? session.inputNames : session.outputNames;
+  declared.forEach((spec, index) => {
+    if (spec.name !== "") return;
+    const actual = names[index];
+    if (actual === undefined) problems.push(`the graph has no ${kind} ${index}`);
+    else spec.name = actual;
+  });
+}
+
+/**
+ * Compares declared tensors with the graph's: names, element types, ranks and fixed dimensions; each
+ * mismatch goes onto `problems` as a sentence naming the tensor. With `vocabulary`, that output's width
+ * is checked against the token list instead of the manifest.
+ */
+export function checkDeclaredAgainstSession(
+  session: GraphTensors,
   declared: readonly TensorSpec[],
   kind: "input" | "output",
   problems: string[],
@@ -673,13 +702,7 @@ function checkDeclaredAgainstSession(
 ): void {
   const names = kind === "input" ? session.inputNames : session.outputNames;
   const metadata = kind === "input" ? session.inputMetadata : session.outputMetadata;
-  declared.forEach((spec, index) => {
-    // A derived (published) manifest leaves output names to the graph: outputs are taken by position.
-    if (spec.name === "") {
-      const actual = names[index];
-      if (actual === undefined) problems.push(`the graph has no ${kind} ${index}`);
-      else spec.name = actual;
-    }
+  declared.forEach((spec) => {
     const position = names.indexOf(spec.name);
     if (position < 0) {
       problems.push(
