@@ -58,7 +58,7 @@ export class GreedyCtcDecoder implements CtcDecoder {
   }
 }
 
-export function emitGreedy(
+function emitGreedy(
   tokens: AlignedToken[],
   best: number,
   previous: number,
@@ -239,16 +239,7 @@ export class BeamCtcDecoder implements CtcDecoder {
   }
 
   peek(logProbs: Float32Array, offset: number, frames: number): AlignedToken[] {
-    const tokens = tokensOf(this.#best(false));
-    let previous = tokens.length > 0 ? tokens[tokens.length - 1]!.id : -1;
-    // A prefix whose last path ended in blank may repeat its last token.
-    const top = this.#best(false);
-    if (top.pBlank > top.pToken) previous = -1;
-    for (let i = 0; i < frames; i++) {
-      const best = argmax(logProbs, offset + i * this.#vocab, this.#vocab);
-      previous = emitGreedy(tokens, best, previous, this.#blank, this.#frame + i);
-    }
-    return tokens;
+    return extendGreedily(this.#best(false), logProbs, offset, frames, this.#vocab, this.#blank, this.#frame);
   }
 
   result(): AlignedToken[] {
@@ -274,10 +265,21 @@ function rank(prefix: Prefix): number {
   return logAdd(prefix.pBlank, prefix.pToken) + prefix.bonus;
 }
 
-function tokensOf(prefix: Prefix): AlignedToken[] {
+/** A node of a beam search's prefix tree: the token it adds, its frames, its parent and its scores. */
+export interface TokenPath {
+  readonly token: number;
+  readonly firstFrame: number;
+  readonly lastFrame: number;
+  readonly parent: TokenPath | null;
+  readonly pBlank: number;
+  readonly pToken: number;
+}
+
+/** The tokens of a prefix, root first, each timed by the frames it ran over. */
+export function tokensOf(prefix: TokenPath): AlignedToken[] {
   const tokens: AlignedToken[] = [];
   let nextFirst = Infinity;
-  for (let p: Prefix | null = prefix; p && p.token >= 0; p = p.parent) {
+  for (let p: TokenPath | null = prefix; p && p.token >= 0; p = p.parent) {
     // A prefix that stayed in the beam after a child branched off may have run on past the child's start.
     tokens.push({
       id: p.token,
@@ -287,4 +289,25 @@ function tokensOf(prefix: Prefix): AlignedToken[] {
     nextFirst = p.firstFrame;
   }
   return tokens.reverse();
+}
+
+/** A prefix's tokens extended greedily over `frames` provisional rows at logProbs[offset + i*vocab], for partials. */
+export function extendGreedily(
+  prefix: TokenPath,
+  logProbs: Float32Array,
+  offset: number,
+  frames: number,
+  vocab: number,
+  blank: number,
+  frame: number,
+): AlignedToken[] {
+  const tokens = tokensOf(prefix);
+  let previous = tokens.length > 0 ? tokens[tokens.length - 1]!.id : -1;
+  // A prefix whose last path ended in blank may repeat its last token.
+  if (prefix.pBlank > prefix.pToken) previous = -1;
+  for (let i = 0; i < frames; i++) {
+    const best = argmax(logProbs, offset + i * vocab, vocab);
+    previous = emitGreedy(tokens, best, previous, blank, frame + i);
+  }
+  return tokens;
 }

@@ -1,4 +1,4 @@
-import { argmax, emitGreedy, logAdd, type AlignedToken, type CtcDecoder } from "./ctc.ts";
+import { extendGreedily, logAdd, tokensOf, type AlignedToken, type CtcDecoder } from "./ctc.ts";
 import type { HotwordGraph, HotwordNode } from "./hotwords.ts";
 import type { LexiconTrie } from "./lexicon-trie.ts";
 import type { WordLm, WordSearchOptions } from "./word-lm.ts";
@@ -314,16 +314,7 @@ export class WordLmCtcDecoder implements CtcDecoder {
   }
 
   peek(logProbs: Float32Array, offset: number, frames: number): AlignedToken[] {
-    const top = this.#bestLive();
-    const tokens = tokensOf(top);
-    let previous = tokens.length > 0 ? tokens[tokens.length - 1]!.id : -1;
-    // A prefix whose last path ended in blank may repeat its last token.
-    if (top.pBlank > top.pToken) previous = -1;
-    for (let i = 0; i < frames; i++) {
-      const best = argmax(logProbs, offset + i * this.#vocab, this.#vocab);
-      previous = emitGreedy(tokens, best, previous, this.#blank, this.#frame + i);
-    }
-    return tokens;
+    return extendGreedily(this.#bestLive(), logProbs, offset, frames, this.#vocab, this.#blank, this.#frame);
   }
 
   /**
@@ -373,19 +364,4 @@ function acoustic(prefix: WordPrefix): number {
 
 function rank(prefix: WordPrefix): number {
   return acoustic(prefix) + prefix.lmScore + prefix.lookAhead + prefix.bonus;
-}
-
-function tokensOf(prefix: WordPrefix): AlignedToken[] {
-  const tokens: AlignedToken[] = [];
-  let nextFirst = Infinity;
-  for (let p: WordPrefix | null = prefix; p && p.token >= 0; p = p.parent) {
-    // A prefix that stayed in the beam after a child branched off may have run on past the child's start.
-    tokens.push({
-      id: p.token,
-      firstFrame: p.firstFrame,
-      lastFrame: Math.max(p.firstFrame, Math.min(p.lastFrame, nextFirst - 1)),
-    });
-    nextFirst = p.firstFrame;
-  }
-  return tokens.reverse();
 }
