@@ -83,13 +83,18 @@ export class LanguageEvidence {
   }
 }
 
+// The recipe's `trim`, so the service classifies audio cut the way the model was trained on.
+const ENVELOPE_WINDOW_S = 0.02;
+const SPEECH_FRACTION_OF_PEAK = 0.04;
+const SPEECH_MARGIN_S = 0.1;
+
 /**
- * The part of an utterance that holds speech: the span where a 20 ms moving average of |x| exceeds 4% of
- * its peak, widened by 100 ms (the recipe's `trim`; VAD segments carry leading and trailing silence).
+ * The part of an utterance that holds speech: where its smoothed envelope stands above a fraction of
+ * its peak, widened by a margin. VAD segments carry leading and trailing silence the model never saw.
  */
 export function speechSpan(samples: Float32Array, sampleRate: number): Float32Array {
-  const win = Math.round(sampleRate / 50);
-  const margin = Math.round(sampleRate / 10);
+  const win = Math.round(sampleRate * ENVELOPE_WINDOW_S);
+  const margin = Math.round(sampleRate * SPEECH_MARGIN_S);
   if (samples.length < sampleRate / 20) return samples;
   const avg = new Float32Array(samples.length);
   let acc = 0;
@@ -104,7 +109,7 @@ export function speechSpan(samples: Float32Array, sampleRate: number): Float32Ar
   }
   let peak = 1e-4;
   for (const v of avg) peak = Math.max(peak, v);
-  const threshold = 0.04 * peak;
+  const threshold = SPEECH_FRACTION_OF_PEAK * peak;
   let first = -1;
   let last = -1;
   for (let i = 0; i < avg.length; i++)
