@@ -1,5 +1,5 @@
-import type { NgramTables } from "../../../services/asr/src/engine/lm/ngram-model.ts";
-import { buildTables, findChild, type NgramList } from "../../../services/asr/src/engine/lm/trie-builder.ts";
+import { findChild, type NgramTables } from "../../../services/asr/src/engine/lm/ngram-model.ts";
+import { buildTables, type NgramList } from "../../../services/asr/src/engine/lm/trie-builder.ts";
 
 /** ln P(w | h) of a back-off model for word ids (h oldest first), as ARPA defines it; -Infinity for id -1. */
 export class ConditionalScorer {

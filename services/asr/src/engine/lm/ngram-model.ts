@@ -189,18 +189,7 @@ export class NgramModel implements LanguageModel {
 
   /** Index in level+1 of the child of node `node` (of `level`) for `word`, or -1. */
   #findChild(level: number, node: number, word: number): number {
-    const fc = this.tables.firstChild[level]!;
-    const ids = this.tables.lastWord[level + 1]!;
-    let lo = fc[node]!;
-    let hi = fc[node + 1]! - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      const w = ids[mid]!;
-      if (w < word) lo = mid + 1;
-      else if (w > word) hi = mid - 1;
-      else return mid;
-    }
-    return -1;
+    return findChild(this.tables.firstChild[level]!, this.tables.lastWord[level + 1]!, node, word);
   }
 
   /** Node index of an n-gram given by word ids (level = ids.length − 1), or -1. */
@@ -214,4 +203,18 @@ export class NgramModel implements LanguageModel {
     }
     return node;
   }
+}
+
+/** Index among `ids` of the child of `node` for `word` (a binary search of its children's range), or -1. */
+export function findChild(fc: Uint32Array, ids: Int32Array, node: number, word: number): number {
+  let lo = fc[node]!;
+  let hi = fc[node + 1]! - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const w = ids[mid]!;
+    if (w < word) lo = mid + 1;
+    else if (w > word) hi = mid - 1;
+    else return mid;
+  }
+  return -1;
 }

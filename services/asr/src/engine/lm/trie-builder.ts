@@ -1,4 +1,4 @@
-import type { NgramTables } from "./ngram-model.ts";
+import { findChild, type NgramTables } from "./ngram-model.ts";
 
 /** The n-grams of one order as read from a file: words flattened (order words per n-gram). */
 export interface NgramList {
@@ -106,19 +106,6 @@ function findNode(
     if (node < 0) return -1;
   }
   return node;
-}
-
-export function findChild(fc: Uint32Array, ids: Int32Array, node: number, word: number): number {
-  let lo = fc[node]!;
-  let hi = fc[node + 1]! - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    const w = ids[mid]!;
-    if (w < word) lo = mid + 1;
-    else if (w > word) hi = mid - 1;
-    else return mid;
-  }
-  return -1;
 }
 
 /** Sorts ids[from..to) ascending, carrying perm along; refuses equal words (a duplicate n-gram). */
