@@ -14,7 +14,7 @@ import {
   featureFrontEndModel,
 } from "../../../services/asr/src/engine/model/feature-front-end.ts";
 import { Manifest } from "../../../services/asr/src/engine/model/manifest.ts";
-import { ort } from "../../../services/asr/src/engine/model/session.ts";
+import { ort } from "@callscribe/onnx";
 import { resolveFeatures } from "../../../services/asr/src/engine/model/load.ts";
 import { fixturePcm, fixturesDir, modelDir } from "./support.ts";
 

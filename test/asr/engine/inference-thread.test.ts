@@ -13,7 +13,7 @@ import {
   initialStates,
   type AcousticModel,
 } from "../../../services/asr/src/engine/model/acoustic-model.ts";
-import { ort } from "../../../services/asr/src/engine/model/session.ts";
+import { ort } from "@callscribe/onnx";
 import { sileroModelPath } from "../../../services/asr/src/engine/vad/silero.ts";
 import { modelDir, silentLogger } from "./support.ts";
 

@@ -4,7 +4,8 @@ import type { LanguageModel, Lexicon } from "./lm/types.ts";
 
 export type { Logger, Registry };
 
-export type ExecutionProvider = "cpu" | "cuda";
+import type { ExecutionProvider } from "@callscribe/onnx";
+export type { ExecutionProvider };
 export type Precision = "fp32" | "int8";
 
 export interface ModelInfo {

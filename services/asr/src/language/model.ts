@@ -4,7 +4,7 @@ import { ModelLoadError } from "@callscribe/errors";
 import { FbankExtractor, computeFbank } from "../engine/features/fbank.ts";
 import { describeManifestIssues, type TensorSpec } from "../engine/model/manifest.ts";
 import { checkDeclaredAgainstSession, resolveFeatures } from "../engine/model/load.ts";
-import { createSession, ort } from "../engine/model/session.ts";
+import { createSession, ort } from "@callscribe/onnx";
 import type { ExecutionProvider } from "../engine/types.ts";
 import { LanguageManifest, type LanguageLabel } from "./manifest.ts";
 

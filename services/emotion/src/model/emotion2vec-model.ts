@@ -1,9 +1,8 @@
 import { join } from "node:path";
 import { ModelLoadError } from "@callscribe/errors";
+import { checkDeclaredAgainstSession, createSession, ort } from "@callscribe/onnx";
 import { CIRCUMPLEX } from "../classes.ts";
 import type { Emotion2vecManifest } from "./manifest.ts";
-import { createSession, ort } from "./session.ts";
-import { checkDeclaredAgainstSession } from "./tensor-check.ts";
 import type { EmotionModel, EmotionScore, LoadModelOptions, SegmentInput, SpeakerState } from "./types.ts";
 
 const statelessSpeaker: SpeakerState = { kind: "none" };
@@ -20,7 +19,11 @@ export async function loadEmotion2vecModel(
   options: LoadModelOptions,
 ): Promise<EmotionModel> {
   const path = join(options.dir, manifest.file);
-  const session = await createSession(path, options);
+  const session = await createSession(path, path, {
+    provider: options.provider,
+    deviceId: options.deviceId,
+    intraOpThreads: options.intraOpThreads ?? 1,
+  });
   const label = `${options.dir}/manifest.json`;
   const problems: string[] = [];
   checkDeclaredAgainstSession(session, manifest.inputs, "input", problems);

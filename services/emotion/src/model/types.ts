@@ -1,6 +1,7 @@
+import type { ExecutionProvider } from "@callscribe/onnx";
 import type { Logger } from "pino";
 
-export type ExecutionProvider = "cpu" | "cuda";
+export type { ExecutionProvider };
 
 export interface ClassScore {
   label: string;

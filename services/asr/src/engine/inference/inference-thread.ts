@@ -6,7 +6,7 @@ import {
   type ModelSource,
   type ort,
   type SessionPlacement,
-} from "../model/session.ts";
+} from "@callscribe/onnx";
 import type {
   FromThread,
   OpenRequest,

@@ -1,4 +1,4 @@
-import type { ort } from "../model/session.ts";
+import type { ort } from "@callscribe/onnx";
 import type { ExecutionProvider } from "../types.ts";
 
 /** A tensor as it crosses between threads: its data buffer is transferred, not copied. */

@@ -4,7 +4,7 @@
  */
 import { parentPort } from "node:worker_threads";
 import { ModelLoadError } from "@callscribe/errors";
-import { createSession, ort } from "../model/session.ts";
+import { createSession, ort } from "@callscribe/onnx";
 import type { FromThread, TensorMessage, ToThread } from "./protocol.ts";
 
 const port = parentPort!;

@@ -2,7 +2,7 @@ import type { FbankConfig } from "../features/fbank.ts";
 import type { AsrModel, ModelInfo } from "../types.ts";
 import { ThreadSession, type InferenceRunner, type PreparedOutputs } from "../inference/inference-thread.ts";
 import { FRAME_MASK_INPUT, SAMPLES_INPUT } from "./feature-front-end.ts";
-import { ort } from "./session.ts";
+import { ort } from "@callscribe/onnx";
 import type { Vocabulary } from "./vocabulary.ts";
 import type { ModelDecoding } from "../lm/model-decoding.ts";
 import type { LanguageModel, Lexicon } from "../lm/types.ts";

@@ -8,7 +8,7 @@ import {
   withFeatureFrontEnd,
 } from "./feature-front-end.ts";
 import { encodeMessage, messageField, stringField, varintField } from "./protobuf-wire.ts";
-import { ort } from "./session.ts";
+import { ort } from "@callscribe/onnx";
 
 /** A model that passes its input "features" [N, 80, T] through as "out", at `opset`. */
 function identityModel(opset: number): Uint8Array {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { FixedShapeError, withFixedInputShapes } from "./fixed-shapes.ts";
 import { encodeMessage, messageField, stringField, varintField } from "./protobuf-wire.ts";
-import { ort } from "./session.ts";
+import { ort } from "@callscribe/onnx";
 
 const FLOAT = 1n;
 const INT64 = 7n;

@@ -17,7 +17,7 @@ import {
   featureFrontEndModel,
   withFeatureFrontEnd,
 } from "./feature-front-end.ts";
-import { createSession, ort, type SessionPlacement } from "./session.ts";
+import { createSession, ort, type SessionPlacement } from "@callscribe/onnx";
 
 /**
  * The front end's log-mel values may differ from the extractor's by this much, relative to the value (at

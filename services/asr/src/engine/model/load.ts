@@ -22,7 +22,11 @@ import {
   type TensorSpec,
 } from "./manifest.ts";
 import { OnnxParseError, readOnnxMetadata } from "./onnx-metadata.ts";
-import type { SessionPlacement } from "./session.ts";
+import {
+  checkDeclaredAgainstSession as checkTensors,
+  type GraphTensors,
+  type SessionPlacement,
+} from "@callscribe/onnx";
 import { ThreadSession, openRunner, type InferenceRunner } from "../inference/inference-thread.ts";
 import { TokensFileError, createVocabulary, parseTokens } from "./vocabulary.ts";
 import { LmFileError } from "../lm/errors.ts";
@@ -666,12 +670,6 @@ function identifyInputs(label: string, inputs: readonly TensorSpec[]): [TensorSp
   return [feature, length];
 }
 
-/** The names and metadata of a graph's tensors, as a session or an inference runner reports them. */
-export type GraphTensors = Pick<
-  InferenceRunner,
-  "inputNames" | "outputNames" | "inputMetadata" | "outputMetadata"
->;
-
 /** A derived (published) manifest leaves output names to the graph: those tensors are taken by position. */
 function nameByPosition(
   session: GraphTensors,
@@ -689,8 +687,7 @@ function nameByPosition(
 }
 
 /**
- * Compares declared tensors with the graph's: names, element types, ranks and fixed dimensions; each
- * mismatch goes onto `problems` as a sentence naming the tensor. With `vocabulary`, that output's width
+ * Compares declared tensors with the graph's (`@callscribe/onnx`); with `vocabulary`, that output's width
  * is checked against the token list instead of the manifest.
  */
 export function checkDeclaredAgainstSession(
@@ -700,50 +697,14 @@ export function checkDeclaredAgainstSession(
   problems: string[],
   vocabulary?: { name: string; tokens: number; file: string },
 ): void {
-  const names = kind === "input" ? session.inputNames : session.outputNames;
-  const metadata = kind === "input" ? session.inputMetadata : session.outputMetadata;
-  declared.forEach((spec) => {
-    const position = names.indexOf(spec.name);
-    if (position < 0) {
+  checkTensors(session, declared, kind, problems, (spec, d, size) => {
+    if (!vocabulary || spec.name !== vocabulary.name || d !== 2) return false;
+    if (size !== vocabulary.tokens)
       problems.push(
-        `${kind} "${spec.name}" is declared but the graph's ${kind}s are ${names.map((n) => `"${n}"`).join(", ")}`,
+        `output "${spec.name}" width ${size}, vocabulary (${vocabulary.file}) has ${vocabulary.tokens} tokens`,
       );
-      return;
-    }
-    const meta = metadata[position];
-    if (!meta || !meta.isTensor) {
-      problems.push(`${kind} "${spec.name}" is not a tensor in the graph`);
-      return;
-    }
-    if (meta.type !== spec.dtype)
-      problems.push(`${kind} "${spec.name}" is ${meta.type} in the graph, declared ${spec.dtype}`);
-    if (meta.shape.length > 0 && meta.shape.length !== spec.shape.length) {
-      problems.push(
-        `${kind} "${spec.name}" has rank ${meta.shape.length} in the graph, declared rank ${spec.shape.length}`,
-      );
-      return;
-    }
-    meta.shape.forEach((dim, d) => {
-      const want = spec.shape[d];
-      if (vocabulary && spec.name === vocabulary.name && d === 2 && typeof dim === "number") {
-        // The log-prob width is checked against tokens.txt, whatever the manifest says.
-        if (dim !== vocabulary.tokens)
-          problems.push(
-            `output "${spec.name}" width ${dim}, vocabulary (${vocabulary.file}) has ${vocabulary.tokens} tokens`,
-          );
-        return;
-      }
-      if (typeof dim === "number" && typeof want === "number" && dim !== want) {
-        problems.push(`${kind} "${spec.name}" dim ${d} is ${dim} in the graph, declared ${want}`);
-      }
-    });
+    return true;
   });
-  if (kind === "input") {
-    for (const name of names) {
-      if (!declared.some((spec) => spec.name === name))
-        problems.push(`the graph needs input "${name}", which the manifest does not declare`);
-    }
-  }
 }
 
 /**

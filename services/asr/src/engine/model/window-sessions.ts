@@ -23,7 +23,7 @@ import {
 import { FRAME_MASK_INPUT, SAMPLES_INPUT } from "./feature-front-end.ts";
 import { firstDisagreement, testAudio } from "./front-end-sessions.ts";
 import { FixedShapeError, withFixedInputShapes } from "./fixed-shapes.ts";
-import { createSession, type SessionPlacement } from "./session.ts";
+import { createSession, type SessionPlacement } from "@callscribe/onnx";
 
 /** Window sessions' outputs may differ from the graph's own session's by this much (float rounding). */
 const AGREEMENT_TOLERANCE = 1e-4;

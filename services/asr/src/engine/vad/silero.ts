@@ -4,7 +4,7 @@ import { dirname, join } from "node:path";
 import { ModelLoadError } from "@callscribe/errors";
 import { openRunner, type InferenceRunner } from "../inference/inference-thread.ts";
 import { rewriteConv1d, type Conv1dRewrite } from "../model/conv1d-rewrite.ts";
-import { ort } from "../model/session.ts";
+import { ort } from "@callscribe/onnx";
 import type { LoadVadOptions, VadModel } from "../types.ts";
 
 const require = createRequire(import.meta.url);

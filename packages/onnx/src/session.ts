@@ -3,11 +3,13 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { ModelLoadError } from "@callscribe/errors";
-import type { ExecutionProvider } from "../types.ts";
 
 export { ort };
 
 const require = createRequire(import.meta.url);
+
+/** Where a model runs: onnxruntime's CPU provider, or CUDA with no CPU fallback. */
+export type ExecutionProvider = "cpu" | "cuda";
 
 /** Where onnxruntime-node keeps its native libraries (the CUDA provider would be beside them). */
 function ortBinaryDir(): string {
