@@ -263,11 +263,15 @@ async function main(): Promise<void> {
   const nats = spawn(
     "nats-server",
     ["-a", "127.0.0.1", "-p", String(natsPort), "-js", "-sd", join(work, "nats")],
-    {
-      stdio: "ignore",
-    },
+    // Its own process group: Ctrl-C in a terminal signals the whole foreground group, and the
+    // nats-server must outlive the services until they have drained through it; stop() ends it.
+    { stdio: "ignore", detached: true },
   );
   children.push(nats);
+  // However the demo ends, the server it started does not outlive it.
+  process.once("exit", () => {
+    if (nats.exitCode === null && nats.signalCode === null) nats.kill("SIGKILL");
+  });
 
   const tsx = join(root, "node_modules/.bin/tsx");
   const hasDashboard = existsSync(join(root, "services/dashboard/src/main.ts"));
@@ -446,11 +450,17 @@ async function within<T>(ms: number, message: string, work: Promise<T>): Promise
   }
 }
 
-// Ctrl-C at any point: stop every service and exit as soon as they have.
-process.once("SIGINT", () => {
-  say("\nStopping...");
+// Ctrl-C at any point: stop every service and exit as soon as they have. The signal can arrive more
+// than once (the terminal signals the whole group and tsx relays it again); a second one must not
+// end the process by default before the services have drained, so the handler stays installed.
+let interrupted = false;
+function onStopSignal(): void {
+  if (!interrupted) say("\nStopping...");
+  interrupted = true;
   void stop().then(() => process.exit(0));
-});
+}
+process.on("SIGINT", onStopSignal);
+process.on("SIGTERM", onStopSignal);
 
 main()
   .then(stop)
