@@ -457,7 +457,10 @@ let interrupted = false;
 function onStopSignal(): void {
   if (!interrupted) say("\nStopping...");
   interrupted = true;
-  void stop().then(() => process.exit(0));
+  void stop().then(() => {
+    say("Every service has stopped.");
+    process.exit(0);
+  });
 }
 process.on("SIGINT", onStopSignal);
 process.on("SIGTERM", onStopSignal);
