@@ -453,10 +453,8 @@ async function within<T>(ms: number, message: string, work: Promise<T>): Promise
 // Ctrl-C at any point: stop every service and exit as soon as they have. The signal can arrive more
 // than once (the terminal signals the whole group and tsx relays it again); a second one must not
 // end the process by default before the services have drained, so the handler stays installed.
-let interrupted = false;
 function onStopSignal(): void {
-  if (!interrupted) say("\nStopping...");
-  interrupted = true;
+  if (!stopping) say("\nStopping...");
   void stop().then(() => {
     say("Every service has stopped.");
     process.exit(0);

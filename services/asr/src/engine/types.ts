@@ -1,10 +1,10 @@
+import type { ExecutionProvider } from "@callscribe/onnx";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import type { LanguageModel, Lexicon } from "./lm/types.ts";
 
 export type { Logger, Registry };
 
-import type { ExecutionProvider } from "@callscribe/onnx";
 export type { ExecutionProvider };
 export type Precision = "fp32" | "int8";
 
