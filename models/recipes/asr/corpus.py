@@ -6,6 +6,7 @@ Writes under work/corpus/:
   pseudo_real.npz    pseudo-speakers of the real training prompts (pitch / vocal tract shifts, codecs)
 and under work/eval/:
   heldout_voices.npz whole voices held out of training (see HELDOUT_* below), never trained on
+  voices_wav/, voices_transcripts.tsv   the same utterances as WAV files and their texts (eval_decoding.ts)
   synth_XXXX.npz     synthetic training shards (SHARD utterances each)
 Each npz: audio (int16 concatenated, 8 kHz), offsets (int64, len+1), texts, voices.
 Rendering is resumable: existing shards are skipped.
@@ -192,6 +193,25 @@ def save(path, arrs, texts, voices):
     os.replace(tmp, path)
 
 
+def write_wavs(npz, wav_dir, transcripts):
+    """The utterances of an npz as 8 kHz 16-bit WAV files (utt_0000.wav, ...) and a `name<TAB>text` list, the
+    input eval_decoding.ts --wav-dir/--transcripts reads. Skipped when the list already exists."""
+    if os.path.exists(transcripts):
+        return
+    os.makedirs(wav_dir, exist_ok=True)
+    arrs, texts, _ = load(npz)
+    lines = []
+    for i, (x, t) in enumerate(zip(arrs, texts)):
+        name = f"utt_{i:04d}"
+        with wave.open(os.path.join(wav_dir, name + ".wav"), "wb") as w:
+            w.setnchannels(1); w.setsampwidth(2); w.setframerate(SR)
+            w.writeframes(x.astype("<i2").tobytes())
+        lines.append(f"{name}\t{t}\n")
+    with open(transcripts + ".tmp", "w") as f:
+        f.writelines(lines)
+    os.replace(transcripts + ".tmp", transcripts)
+
+
 def load(path):
     z = np.load(path)
     offs = z["offsets"]
@@ -270,6 +290,7 @@ def main():
                     for v, t in zip(voices, texts):
                         f.write(f"{v}\t{t}\n")
                 print(f"heldout_voices: {len(arrs)} utts, {sum(len(x) for x in arrs) / SR / 60:.1f} min", flush=True)
+            write_wavs(path, os.path.join(a.eval_out, "voices_wav"), os.path.join(a.eval_out, "voices_transcripts.tsv"))
         if a.only not in ("", "synth"):
             return
         # synthetic training texts: generated pool + training prompt transcripts (x3 voices)
