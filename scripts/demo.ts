@@ -103,7 +103,7 @@ const references: Record<string, string> = {
   "synth_heldout.wav": "there was water coming up through the road on meadow circle",
 };
 
-/** Caller: the three held-out real prompts; agent: the held-out synthetic voice. Silence between turns. */
+/** Caller: the three held-out real prompts; agent: a synthetic voice (flite rms). Silence between turns. */
 async function buildCall(): Promise<{ path: string; turns: Turn[] }> {
   const rate = 8000;
   const gap = new Int16Array(rate * 0.6);

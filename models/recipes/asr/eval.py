@@ -296,12 +296,13 @@ features precomputed, audio-seconds processed per wall-clock second:
 {p['steps']} steps, {p['trainingMinutes']} min on CPU, {p['audioHoursSeen']} h of (augmented) audio seen, {p['date']}.
 The published run shared the 2-core machine with corpus rendering for its first minutes (new shards are picked up
 while training) and with other jobs; `TRAIN_MINUTES` sets the wall-clock budget of the cosine schedule.
-Data: {p['data']}.
+{('Warm start: ' + p['warmStart'] + '.' + chr(10)) if p.get('warmStart') else ''}Data: {p['data']}.
 
 ## Limitations
 
 * Trained on synthetic voices plus one real (female, studio-quality IVR) speaker: expect much higher error rates on
-  real callers, accents, spontaneous speech and overlapping talk. No language model.
+  real callers, accents, spontaneous speech and overlapping talk. The word LM and lexicon (below) repair
+  misspelt words; they cannot recover speech the acoustic model mishears.
 * Numbers are recognised as words (e.g. "one two three"); inverse text normalisation is the caller's job.
 """
     # sections other parts of the system wrote into the README (the decoder's LM results) are kept
