@@ -329,7 +329,7 @@ def main():
                          "params": nparams, **ck["cfg"]},
         "provenance": {
             "data": DATA_DESCRIPTION if ck["args"].get("init_onnx") or ck["args"].get("pseudo_frac") else "synthetic speech (espeak-ng, flite, festival voices) of template-generated hotline text + Asterisk core-sounds-en prompts (heldout_real.txt excluded); telephone channel simulation (8 kHz, G.711 mu/A-law, 300-3400 Hz band-pass, noise 5-20 dB SNR, speed 0.8-1.2), SpecAugment",
-            **({"warmStart": "continued from the weights of the previously published model.onnx (" + ck["args"]["init_onnx"].split("/")[-1] + "), loaded back by warmstart.py"} if ck["args"].get("init_onnx") else {}),
+            **({"warmStart": "continued from the weights of the previously published model.onnx (" + ck["args"]["init_onnx"].split("/")[-1] + "), loaded back by warmstart.py; what that model was trained on is in these weights too"} if ck["args"].get("init_onnx") else {}),
             "recipe": "models/recipes/asr/run.sh",
             "corpus": corpus_stats,
             "steps": ck["step"], "trainingMinutes": round(ck["elapsed"] / 60, 1),
