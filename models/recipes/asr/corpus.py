@@ -193,6 +193,13 @@ def save(path, arrs, texts, voices):
     os.replace(tmp, path)
 
 
+def write_wav(path, x):
+    """One utterance (int16 samples) as an 8 kHz 16-bit mono WAV file."""
+    with wave.open(path, "wb") as w:
+        w.setnchannels(1); w.setsampwidth(2); w.setframerate(SR)
+        w.writeframes(x.astype("<i2").tobytes())
+
+
 def write_wavs(npz, wav_dir, transcripts):
     """The utterances of an npz as 8 kHz 16-bit WAV files (utt_0000.wav, ...) and a `name<TAB>text` list, the
     input eval_decoding.ts --wav-dir/--transcripts reads. Skipped when the list already exists."""
@@ -203,9 +210,7 @@ def write_wavs(npz, wav_dir, transcripts):
     lines = []
     for i, (x, t) in enumerate(zip(arrs, texts)):
         name = f"utt_{i:04d}"
-        with wave.open(os.path.join(wav_dir, name + ".wav"), "wb") as w:
-            w.setnchannels(1); w.setsampwidth(2); w.setframerate(SR)
-            w.writeframes(x.astype("<i2").tobytes())
+        write_wav(os.path.join(wav_dir, name + ".wav"), x)
         lines.append(f"{name}\t{t}\n")
     with open(transcripts + ".tmp", "w") as f:
         f.writelines(lines)

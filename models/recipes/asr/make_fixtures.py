@@ -1,10 +1,10 @@
 """Write small test fixtures for the TypeScript suite into test/fixtures/asr/."""
-import json, os, shutil, sys, wave
+import json, os, shutil, sys
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from corpus import load, split_prompts, SR
+from corpus import load, split_prompts, write_wav, SR
 from features import fbank_np, read_wav_float, mel_matrix, LOG_FLOOR
 import features as F
 
@@ -49,9 +49,7 @@ def main():
     # a held-out whole voice (flite slt, never trained on)
     audio, texts, voices = load(os.path.join(HERE, "work", "eval", "heldout_voices.npz"))
     k = min(range(len(audio)), key=lambda i: abs(len(audio[i]) - 3.5 * SR) + (0 if str(voices[i]).startswith("flite:slt") else 10 * SR))
-    with wave.open(os.path.join(OUT, "synth_heldout.wav"), "wb") as w:
-        w.setnchannels(1); w.setsampwidth(2); w.setframerate(SR)
-        w.writeframes(audio[k].astype("<i2").tobytes())
+    write_wav(os.path.join(OUT, "synth_heldout.wav"), audio[k])
     items.append({"file": "synth_heldout.wav", "text": str(texts[k]), "source": f"held-out synthetic voice {voices[k]} (never used in training)",
                   "sampleRate": SR, "modelHypotheses": hyp_for("voices", f"{k:04d}|{voices[k]}")})
     json.dump({"note": "8 kHz 16-bit mono WAV; text normalised (lowercase a-z, apostrophe, space); modelHypotheses = greedy output of models/asr-en-telephony at fixture time (informational, changes when the model is retrained)",
