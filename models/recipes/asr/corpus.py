@@ -35,6 +35,8 @@ ESPEAK_TRAIN_VARIANTS = ["m1", "m2", "m3", "m4", "m6", "m7", "m8", "f1", "f2", "
 FLITE_TRAIN = ["kal", "kal16", "awb", "rms"]
 FLITE_F0 = {"kal": 105, "kal16": 105, "awb": 110, "rms": 100, "slt": 170}
 FESTIVAL_TRAIN = ["kal_diphone"]
+# share of flite training renderings raised towards a female voice (flite_raised)
+FLITE_RAISED_FRAC = 0.35
 # Whole voices held out of training (the held-out voice set, work/eval/heldout_voices.npz): the speaker slt (flite
 # slt, festival cmu_us_slt_arctic_hts), festival's kdl (festvox-kdlpc16k: voice ked_diphone), and the espeak-ng
 # accents below with every variant. No rendering of any of them is trained on.
@@ -133,6 +135,8 @@ def render(job):
                            stderr=subprocess.DEVNULL, timeout=60, check=True)
             with open(tmp, "rb") as f:
                 x = wav_bytes_to_8k(f.read())
+            if len(setf) > 2:
+                x = codec.pseudo_speaker(x, int(setf[2]), 1.0)
         else:
             tmp = f"/tmp/cs_fest_{os.getpid()}.wav"
             subprocess.run(["text2wave", "-eval", f"(voice_{voice})", "-o", tmp], input=text.encode(),
@@ -162,12 +166,21 @@ def flite_pseudo(r, name):
     return f"{name}|{int(FLITE_F0[name] * r.uniform(0.7, 1.6))}|{r.uniform(0.8, 1.25):.2f}"
 
 
+def flite_raised(r, name):
+    """A male flite voice raised towards a female one: f0 target 1.2-1.5 x the voice's own, duration stretch
+    0.85-1.15, then pitch and formants shifted up together by 250-450 cents (sox; a shorter vocal tract)."""
+    return (f"{name}|{int(FLITE_F0[name] * r.uniform(1.2, 1.5))}|{r.uniform(0.85, 1.15):.2f}"
+            f"|{int(r.uniform(250, 450))}")
+
+
 def pick_voice(r):
     u = r.random()
     if u < 0.55:
         return ("espeak", r.choice(ESPEAK_BASES) + "+" + r.choice(ESPEAK_TRAIN_VARIANTS))
     if u < 0.9:
-        return ("flite", flite_pseudo(r, r.choice(FLITE_TRAIN)))
+        # every flite training voice is male; a third of their renderings are raised towards female ones
+        name = r.choice(FLITE_TRAIN)
+        return ("flite", flite_raised(r, name) if r.random() < FLITE_RAISED_FRAC else flite_pseudo(r, name))
     return ("festival", r.choice(FESTIVAL_TRAIN))
 
 
