@@ -17,17 +17,15 @@ as the measurement.
 
     decode   run the ASR model (../../asr-en-telephony/model.onnx) over work/corpus/index.tsv once:
              work/prlm/decodes.tsv (path, letters)
-    train    letter n-gram counts per tag from the train split -> work/prlm/ngrams.json
-    eval     utterance- and call-level accuracy on dev and the held-out speakers (same tables as eval.py)
+    eval     letter n-grams per tag from the train split's letters, then utterance- and call-level accuracy on
+             dev and the held-out speakers
 """
 import argparse
 import collections
-import json
 import math
 import os
 import random
 import sys
-import wave
 
 import numpy as np
 import torch
@@ -39,6 +37,7 @@ from features import TorchFbank  # noqa: E402
 from model import CtcModel, STREAMING_CONFIG, decode_greedy  # noqa: E402
 from warmstart import load_onnx  # noqa: E402
 
+from corpus import read_wav  # noqa: E402  (the ASR recipe's: any WAV as int16 at 8 kHz)
 from labels import CLASSES, LANGUAGE_OF  # noqa: E402
 
 WORK = os.path.join(HERE, "work", "prlm")
@@ -53,11 +52,6 @@ def read_index(path):
         p, tags, spk, split, kind = line.rstrip("\n").split("\t")[:5]
         rows.append((p, tags.split(","), spk, split, kind))
     return rows
-
-
-def read_wav(path):
-    with wave.open(path) as w:
-        return np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
 
 
 def decode_all(index, onnx_path, out):
@@ -124,13 +118,6 @@ class LetterLM:
         for i in range(self.order - 1, len(seq)):
             lp += math.log(self.prob("".join(seq[i - self.order + 1:i]), seq[i]))
         return lp
-
-
-def posteriors(lms, s, scale):
-    lp = np.array([lms[c].logprob(s) for c in CLASSES])
-    z = scale * (lp - lp.max())
-    p = np.exp(z)
-    return lp, p / p.sum()
 
 
 def decide(logp_sum, scale, und_below):

@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { readLexicon } from "../../../services/asr/src/engine/lm/index.ts";
 import { fixturesDir, repoRoot } from "../engine/support.ts";
 
 const cli = join(repoRoot, "services/asr/src/cli/transcribe.ts");
@@ -28,11 +29,12 @@ describe("transcribe decoder flags", () => {
     expect(lm.code).toBe(0);
     expect(greedy.code).toBe(0);
     // The greedy transcript spells words the lexicon lacks; the LM search keeps to the lexicon's words.
-    const lexicon = new Set(
-      readFileSync(join(repoRoot, "models/asr-en-telephony/lexicon.txt"), "utf8")
-        .split("\n")
-        .map((line) => line.split("\t")[0]),
-    );
+    const model = join(repoRoot, "models/asr-en-telephony");
+    const tokens = readFileSync(join(model, "tokens.txt"), "utf8")
+      .trim()
+      .split("\n")
+      .map((line) => line.split(" ")[0]!);
+    const lexicon = new Set(readLexicon(join(model, "lexicon.txt"), tokens).words);
     const words = (stdout: string) => stdout.split("mono: ")[1]!.trim().split(/\s+/);
     expect(words(greedy.stdout).some((w) => !lexicon.has(w))).toBe(true);
     expect(words(lm.stdout).every((w) => lexicon.has(w))).toBe(true);
