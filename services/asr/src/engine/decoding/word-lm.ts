@@ -20,18 +20,18 @@ export interface WordSearchOptions {
   oovPenalty: number;
   /** Tokens more than this far below the frame's best log-prob are not tried as extensions; default 5. */
   tokenPrune?: number;
-  /** Prefixes scoring more than this below the frame's best prefix leave the beam; default 10. */
+  /** Prefixes scoring more than this below the frame's best prefix leave the beam; default 15. */
   beamThreshold?: number;
 }
 
 export const defaultWordSearchOptions: WordSearchOptions = {
-  beamWidth: 16,
+  beamWidth: 64,
   lmWeight: 0.6,
   wordBonus: 0,
   oovPolicy: "refuse",
   oovPenalty: -10,
   tokenPrune: 5,
-  beamThreshold: 10,
+  beamThreshold: 15,
 };
 
 export class WordSearchOptionError extends RangeError {
