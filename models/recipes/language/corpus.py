@@ -27,6 +27,7 @@ from labels import CLASSES, LANGUAGE_OF
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOUNDS = "/usr/share/asterisk/sounds"
 FILLETS = "/usr/share/games/fillets-ng"
+TUXPAINT = "/usr/share/tuxpaint/stamps"
 FESTVOX_RU = "/usr/share/festival/voices/russian/msu_ru_nsh_clunits/wav"
 ESPEAK_VARIANTS = "/usr/lib/x86_64-linux-gnu/espeak-ng-data/voices/!v"
 
@@ -41,6 +42,12 @@ REAL = [
     ("fillets-nl", f"{FILLETS}/sound/*/nl/*.ogg", "nl", "train"),
     ("fillets-cs", f"{FILLETS}/sound/*/cs/*.ogg", "cs", "train", 2),
     ("fillets-en", f"{FILLETS}/sound/*/en/*.ogg", "en-US,en-GB,en-GB-scotland,en-029", "train"),
+    # Tux Paint's spoken stamp descriptions: other real speakers, variant unknown, so every variant's tag.
+    ("tuxpaint-es", f"{TUXPAINT}/**/*_desc_es.ogg", "es-ES,es-419", "train"),
+    ("tuxpaint-fr", f"{TUXPAINT}/**/*_desc_fr.ogg", "fr-FR,fr-CA", "train"),
+    ("tuxpaint-ru", f"{TUXPAINT}/**/*_desc_ru.ogg", "ru", "train"),
+    ("tuxpaint-nl", f"{TUXPAINT}/**/*_desc_nl.ogg", "nl", "train"),
+    ("tuxpaint-en", f"{TUXPAINT}/**/*_desc.ogg", "en-US,en-GB,en-GB-scotland,en-029", "train"),
     ("heldout-es-co", f"{SOUNDS}/es/**/*.gsm", "es-419", "heldout"),
     ("heldout-fr-armelle", f"{SOUNDS}/fr/**/*.gsm", "fr-FR", "heldout"),
     ("heldout-it-menardi", f"{SOUNDS}/it_IT_f_Menardi/*.wav", "it", "heldout"),

@@ -2,21 +2,21 @@
 # One command: corpus -> train (resumable, time-budgeted) -> export -> evaluate on the held-out speakers.
 #   models/recipes/language/run.sh
 # Environment knobs (defaults = the published model):
-#   TRAIN_MINUTES=42   wall-clock budget (rerun resumes from work/ckpt/last.pt)
+#   TRAIN_MINUTES=45   wall-clock budget (rerun resumes from work/ckpt/last.pt)
 #   N_SYNTH=260        espeak-ng utterances per tag
 #   STAGE=all          or one of: corpus train export eval
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 cd "$HERE"
 PY=/usr/bin/python3
-TRAIN_MINUTES="${TRAIN_MINUTES:-42}"
+TRAIN_MINUTES="${TRAIN_MINUTES:-45}"
 STAGE="${STAGE:-all}"
 mkdir -p work/logs
 want() { [ "$STAGE" = all ] || [ "$STAGE" = "$1" ]; }
 if want corpus; then
   for p in asterisk-core-sounds-en-wav asterisk-core-sounds-es-wav asterisk-core-sounds-fr-wav \
     asterisk-core-sounds-it-wav asterisk-core-sounds-ru-wav festvox-ru fillets-ng-data fillets-ng-data-nl \
-    fillets-ng-data-cs asterisk-prompt-es-co asterisk-prompt-fr-armelle asterisk-prompt-it-menardi-wav \
+    fillets-ng-data-cs tuxpaint-stamps-default asterisk-prompt-es-co asterisk-prompt-fr-armelle asterisk-prompt-it-menardi-wav \
     espeak-ng sox ffmpeg python3-torch python3-onnx; do
     dpkg -s "$p" >/dev/null 2>&1 || { echo "missing Debian package $p: apt-get install -y $p" >&2; exit 1; }
   done
