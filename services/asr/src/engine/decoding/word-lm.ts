@@ -20,7 +20,7 @@ export interface WordSearchOptions {
   oovPenalty: number;
   /** Tokens more than this far below the frame's best log-prob are not tried as extensions; default 5. */
   tokenPrune?: number;
-  /** Prefixes scoring more than this below the frame's best prefix leave the beam; default 15. */
+  /** Prefixes scoring more than this below the frame's best prefix leave the beam; default 10. */
   beamThreshold?: number;
 }
 
@@ -31,7 +31,7 @@ export const defaultWordSearchOptions: WordSearchOptions = {
   oovPolicy: "refuse",
   oovPenalty: -10,
   tokenPrune: 5,
-  beamThreshold: 15,
+  beamThreshold: 10,
 };
 
 export class WordSearchOptionError extends RangeError {
