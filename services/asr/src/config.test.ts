@@ -85,7 +85,7 @@ describe("loadConfig", () => {
   it("reads the decoder knobs and refuses bad values, naming the variable and the range", () => {
     const dir = folder({ "model.onnx": "", "tokens.txt": "" });
     const defaults = loadConfig({ ASR_MODEL_DIR: dir });
-    expect(defaults.engine).toMatchObject({ decoder: undefined, beamWidth: 64, oovPolicy: "refuse" });
+    expect(defaults.engine).toMatchObject({ decoder: undefined, beamWidth: 32, oovPolicy: "refuse" });
     const set = loadConfig({
       ASR_MODEL_DIR: dir,
       ASR_DECODER: "lm",

@@ -47,7 +47,7 @@ const shape = {
   ASR_DECODER: z
     .enum(["greedy", "beam", "lm"], { errorMap: () => ({ message: "must be one of: greedy, beam, lm" }) })
     .optional(),
-  ASR_BEAM_WIDTH: env.int(64, 1, 128),
+  ASR_BEAM_WIDTH: env.int(32, 1, 128),
   /** Weight of the LM's ln-probability at each word end. */
   ASR_LM_WEIGHT: decimal(0.6, 0, 5),
   /** Score added per recognised word by the LM search. */

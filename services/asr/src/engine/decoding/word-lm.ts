@@ -25,7 +25,7 @@ export interface WordSearchOptions {
 }
 
 export const defaultWordSearchOptions: WordSearchOptions = {
-  beamWidth: 64,
+  beamWidth: 32,
   lmWeight: 0.6,
   wordBonus: 0,
   oovPolicy: "refuse",
