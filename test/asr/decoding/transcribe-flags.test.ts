@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { readLexicon } from "../../../services/asr/src/engine/lm/index.ts";
-import { fixturesDir, repoRoot } from "../engine/support.ts";
+import { fixturesDir, repoRoot, wordErrorRate } from "../engine/support.ts";
 
 const cli = join(repoRoot, "services/asr/src/cli/transcribe.ts");
 const tsx = join(repoRoot, "node_modules/.bin/tsx");
@@ -38,7 +38,11 @@ describe("transcribe decoder flags", () => {
     const words = (stdout: string) => stdout.split("mono: ")[1]!.trim().split(/\s+/);
     expect(words(greedy.stdout).some((w) => !lexicon.has(w))).toBe(true);
     expect(words(lm.stdout).every((w) => lexicon.has(w))).toBe(true);
-    expect(lm.stdout).toContain("is not available");
+    // ... and comes closer to what was said.
+    const reference = "that feature is not available on this line";
+    const wer = (stdout: string) => wordErrorRate([{ reference, hypothesis: words(stdout).join(" ") }]);
+    expect(wer(lm.stdout)).toBeLessThan(wer(greedy.stdout));
+    expect(lm.stdout).toContain("is not");
   }, 60_000);
 
   it("refuses a bad knob value, naming the variable the flag sets", async () => {
