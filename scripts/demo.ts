@@ -100,10 +100,10 @@ const references: Record<string, string> = {
   "real_conf-getpin.wav": "please enter the conference pin number",
   "real_all-circuits-busy-now.wav": "all circuits are busy now",
   "real_feature-not-avail-line.wav": "that feature is not available on this line",
-  "synth_heldout.wav": "there was water coming up through the road on meadow circle",
+  "synth_heldout.wav": "hello my name is judith and i'm calling about my medicaid",
 };
 
-/** Caller: the three held-out real prompts; agent: a synthetic voice (flite rms). Silence between turns. */
+/** Caller: the three held-out real prompts; agent: a held-out synthetic voice (flite slt). Silence between turns. */
 async function buildCall(): Promise<{ path: string; turns: Turn[] }> {
   const rate = 8000;
   const gap = new Int16Array(rate * 0.6);
