@@ -3,7 +3,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { readLexicon } from "../../../services/asr/src/engine/lm/index.ts";
-import { fixturesDir, repoRoot, wordErrorRate } from "../engine/support.ts";
+import { parseTokens } from "../../../services/asr/src/engine/model/vocabulary.ts";
+import { fixtureItems, fixturesDir, repoRoot, wordErrorRate } from "../engine/support.ts";
 
 const cli = join(repoRoot, "services/asr/src/cli/transcribe.ts");
 const tsx = join(repoRoot, "node_modules/.bin/tsx");
@@ -23,23 +24,22 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
 
 describe("transcribe decoder flags", () => {
   it("decodes with the LM by default and greedily with --decoder greedy", async () => {
-    const wav = join(fixturesDir, "real_feature-not-avail-line.wav");
+    const fixture = "real_feature-not-avail-line.wav";
+    const wav = join(fixturesDir, fixture);
     const lm = await run([wav, "--format", "text"]);
     const greedy = await run([wav, "--format", "text", "--decoder", "greedy"]);
     expect(lm.code).toBe(0);
     expect(greedy.code).toBe(0);
     // The greedy transcript spells words the lexicon lacks; the LM search keeps to the lexicon's words.
+    // The folder transcribe loads by default (the run strips ASR_MODEL_DIR).
     const model = join(repoRoot, "models/asr-en-telephony");
-    const tokens = readFileSync(join(model, "tokens.txt"), "utf8")
-      .trim()
-      .split("\n")
-      .map((line) => line.split(" ")[0]!);
+    const tokens = parseTokens(readFileSync(join(model, "tokens.txt"), "utf8"));
     const lexicon = new Set(readLexicon(join(model, "lexicon.txt"), tokens).words);
     const words = (stdout: string) => stdout.split("mono: ")[1]!.trim().split(/\s+/);
     expect(words(greedy.stdout).some((w) => !lexicon.has(w))).toBe(true);
     expect(words(lm.stdout).every((w) => lexicon.has(w))).toBe(true);
     // ... and comes closer to what was said.
-    const reference = "that feature is not available on this line";
+    const reference = fixtureItems().find((item) => item.file === fixture)!.text;
     const wer = (stdout: string) => wordErrorRate([{ reference, hypothesis: words(stdout).join(" ") }]);
     expect(wer(lm.stdout)).toBeLessThan(wer(greedy.stdout));
     expect(lm.stdout).toContain("is not");

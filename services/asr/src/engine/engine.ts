@@ -1,5 +1,6 @@
 import { FailedPreconditionError, InvalidArgumentError, ResourceExhaustedError } from "@callscribe/errors";
 import { DynamicBatcher } from "./batching/batcher.ts";
+import { defaultWordSearchOptions } from "./decoding/word-lm.ts";
 import { wordSearchOf, type WordSearch } from "./decoding/word-search.ts";
 import { FbankExtractor } from "./features/fbank.ts";
 import { createEngineMetrics, type EngineMetrics } from "./metrics.ts";
@@ -26,7 +27,7 @@ export const defaultEngineOptions: EngineOptions = {
   maxQueuedChunks: 1024,
   chunkMs: 240,
   maxStreamBacklogMs: 30_000,
-  beamWidth: 32,
+  beamWidth: defaultWordSearchOptions.beamWidth,
   vadWindowMs: 64,
   vadEnergyFloorDbfs: -60,
   vadMaxBatch: 256,
@@ -138,7 +139,7 @@ export class Recognizer implements RecognizerEngine {
         sink: this.batcher,
         chunkFrames: framesIn(spec, this.options.chunkMs),
         finalsOnlyChunkFrames: framesIn(spec, finalsOnlyChunkMs(this.options)),
-        beamWidth: this.options.beamWidth ?? 32,
+        beamWidth: this.options.beamWidth ?? defaultWordSearchOptions.beamWidth,
         defaultDecoder: this.decoder,
         wordSearch: this.#wordSearch,
         maxBacklogMs: this.options.maxStreamBacklogMs ?? 30_000,
