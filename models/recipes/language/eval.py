@@ -21,7 +21,7 @@ sys.path.append(os.path.join(HERE, "..", "asr"))  # after this folder: both have
 from features import TorchFbank  # noqa: E402
 
 from labels import CLASSES, LANGUAGE_OF, LANGUAGES  # noqa: E402
-from model import LanguageNet  # noqa: E402
+from model import build  # noqa: E402
 from train import load_split  # noqa: E402
 
 
@@ -60,8 +60,9 @@ def main():
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
     torch.set_num_threads(1)
-    model = LanguageNet(len(CLASSES))
-    model.load_state_dict(torch.load(args.ckpt)["model"])
+    ck = torch.load(args.ckpt)
+    model = build(len(CLASSES), ck.get("front", ""))
+    model.load_state_dict(ck["model"])
     model.eval()
     fbank = TorchFbank()
     items = load_split(args.index, args.split)

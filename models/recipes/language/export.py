@@ -16,7 +16,7 @@ sys.path.append(os.path.join(HERE, "..", "asr"))  # after this folder: both have
 from features import fbank_np  # noqa: E402
 
 from labels import CLASSES, LANGUAGE_OF  # noqa: E402
-from model import LanguageNet  # noqa: E402
+from model import build  # noqa: E402
 
 OUT = os.path.join(HERE, "..", "..", "language-id")
 
@@ -32,6 +32,15 @@ REAL_SPEAKERS = {
 }
 
 
+def front_provenance(tap):
+    """Which frozen ASR encoder the graph starts with, or None for the log-mel network."""
+    if not tap:
+        return None
+    asr = json.load(open(os.path.join(HERE, "..", "..", "asr-en-telephony", "manifest.json")))
+    return {"model": f"{asr['name']} {asr['version']}", "tap": tap,
+            "description": "the ASR encoder's convolutions up to this tap, weights frozen and copied into this graph"}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ckpt", default=os.path.join(HERE, "work", "ckpt", "best.pt"))
@@ -41,7 +50,7 @@ def main():
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     ck = torch.load(args.ckpt)
-    model = LanguageNet(len(CLASSES))
+    model = build(len(CLASSES), ck.get("front", ""))
     model.load_state_dict(ck["model"])
     model.eval()
     dummy = torch.randn(1, 300, 80) - 8
@@ -55,7 +64,7 @@ def main():
         ref = model(feats)[0].numpy()
     manifest = {
         "name": "language-id-telephony",
-        "version": "1.0.0",
+        "version": "2.0.0" if ck.get("front") else "1.0.0",
         "task": "language-id",
         "sampleRate": 8000,
         "features": {
@@ -64,7 +73,7 @@ def main():
             "sampleScale": "int16 / 32768 (samples in [-1, 1))", "preemphasis": 0.97, "dither": 0,
             "removeDcOffset": False, "melLowHz": 0, "melHighHz": 4000, "melBins": 80, "melScale": "slaney",
             "melNorm": "slaney", "logFloor": 1.1920928955078125e-07, "log": "natural", "snipEdges": False,
-            "normalization": "utterance-mean-in-graph",
+            "normalization": "global-in-graph" if ck.get("front") else "utterance-mean-in-graph",
         },
         "inputs": [{"name": "features", "dtype": "float32", "shape": ["N", "T", 80]}],
         "outputs": [{"name": "log_probs", "dtype": "float32", "shape": ["N", len(CLASSES)]}],
@@ -80,6 +89,7 @@ def main():
         "provenance": {
             "recipe": "models/recipes/language",
             "checkpointStep": int(ck["step"]),
+            "front": front_provenance(ck.get("front", "")),
             "devUtteranceAccuracy": float(ck.get("dev", -1)),
             "trainMinutes": args.train_minutes,
             "heldOutSpeakers": ["asterisk-prompt-es-co", "asterisk-prompt-fr-armelle",

@@ -46,3 +46,39 @@ class LanguageNet(nn.Module):
             mu = (x * m2).sum(2) / n
             sd = torch.sqrt((((x - mu.unsqueeze(2)) ** 2) * m2).sum(2) / n + 1e-5)
         return torch.log_softmax(self.head(torch.cat([mu, sd], dim=1)), dim=1)
+
+
+def stats_pool(x):
+    """[N, C, T] -> [N, 2C]: mean and standard deviation over time."""
+    mu = x.mean(dim=2)
+    sd = torch.sqrt(((x - mu.unsqueeze(2)) ** 2).mean(dim=2) + 1e-5)
+    return torch.cat([mu, sd], dim=1)
+
+
+class FrontLanguageNet(nn.Module):
+    """A frozen front end (asr_front.AsrFront) -> a few separable convolutions -> statistics pooling -> tags.
+
+    Crops in training are of equal length and inference takes one utterance at a time, so nothing is padded."""
+
+    def __init__(self, n_classes, front, ch=128, dilations=(1, 2, 4)):
+        super().__init__()
+        self.front = front
+        self.inp = nn.Sequential(nn.Conv1d(front.channels, ch, 1), nn.BatchNorm1d(ch), nn.ReLU())
+        self.blocks = nn.Sequential(*[SepBlock(ch, 5, d) for d in dilations])
+        self.head = nn.Sequential(nn.Linear(2 * ch, 128), nn.ReLU(), nn.Dropout(0.2), nn.Linear(128, n_classes))
+
+    def forward(self, feats, mask=None):
+        """feats [N, T, 80] raw log-mel; `mask` is accepted for LanguageNet's signature and must be None."""
+        assert mask is None, "FrontLanguageNet takes unpadded utterances"
+        with torch.no_grad():
+            h = self.front(feats)
+        return torch.log_softmax(self.head(stats_pool(self.blocks(self.inp(h)))), dim=1)
+
+
+def build(n_classes, front=""):
+    """The network a checkpoint's `front` names: "" = LanguageNet on log-mels, else FrontLanguageNet on the ASR
+    encoder's activations at that tap (asr_front.TAPS)."""
+    if not front:
+        return LanguageNet(n_classes)
+    from asr_front import AsrFront
+    return FrontLanguageNet(n_classes, AsrFront(front))

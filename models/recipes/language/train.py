@@ -26,7 +26,7 @@ sys.path.append(os.path.join(HERE, "..", "asr"))  # after this folder: both have
 from features import TorchFbank  # noqa: E402
 
 from labels import CLASSES  # noqa: E402
-from model import LanguageNet  # noqa: E402
+from model import build  # noqa: E402
 
 SR = 8000
 
@@ -170,6 +170,7 @@ def main():
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--seed", type=int, default=19)
+    ap.add_argument("--front", default="", help="'' (log-mels) or a tap of the frozen ASR encoder (asr_front.TAPS)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
@@ -185,9 +186,11 @@ def main():
     t_feat = time.time()
     train_feats = featurize(train, fbank)
     print(f"features of the training set in {time.time() - t_feat:.0f} s", flush=True)
-    model = LanguageNet(len(CLASSES))
-    print(f"parameters: {sum(p.numel() for p in model.parameters())}", flush=True)
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-2)
+    model = build(len(CLASSES), args.front)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    print(f"parameters: {sum(p.numel() for p in model.parameters())}, trained {sum(p.numel() for p in trainable)}",
+          flush=True)
+    opt = torch.optim.AdamW(trainable, lr=args.lr, weight_decay=1e-2)
     step, used_s, best = 0, 0.0, -1.0
     last = os.path.join(args.ckpt_dir, "last.pt")
     if os.path.exists(last):
@@ -221,15 +224,18 @@ def main():
             print(f"dev utterance accuracy {acc:.3f} at step {step}", flush=True)
             if acc >= best:
                 best = acc
-                torch.save({"model": model.state_dict(), "step": step, "dev": acc}, os.path.join(args.ckpt_dir, "best.pt"))
+                torch.save({"model": model.state_dict(), "step": step, "dev": acc, "front": args.front},
+                           os.path.join(args.ckpt_dir, "best.pt"))
             torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "used_s": used_s,
-                        "best": best}, last)
+                        "best": best, "front": args.front}, last)
             last_save = time.time()
     acc = evaluate(model, dev, fbank)
     print(f"final dev utterance accuracy {acc:.3f} at step {step}", flush=True)
-    torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "used_s": budget, "best": best}, last)
+    torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "used_s": budget, "best": best,
+                "front": args.front}, last)
     if acc >= best:
-        torch.save({"model": model.state_dict(), "step": step, "dev": acc}, os.path.join(args.ckpt_dir, "best.pt"))
+        torch.save({"model": model.state_dict(), "step": step, "dev": acc, "front": args.front},
+                   os.path.join(args.ckpt_dir, "best.pt"))
 
 
 if __name__ == "__main__":

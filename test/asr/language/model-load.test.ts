@@ -81,6 +81,11 @@ describe("loadLanguageModel", () => {
     expect(message).toMatch(/output "log_probs" is declared \[N, 19\]; 18 labels need \[N, 18\]/);
   });
 
+  it("refuses a feature normalisation it does not know, naming the two it does", async () => {
+    const message = await refusal((m) => (m.features.normalization = "per-speaker"));
+    expect(message).toMatch(/features\.normalization.*utterance-mean-in-graph.*global-in-graph/);
+  });
+
   it("refuses a label whose language is not its tag's", async () => {
     const message = await refusal((m) => (m.labels[0].language = "de"));
     expect(message).toMatch(/labels\.0\.language: "de" is not the language of "en-US"/);

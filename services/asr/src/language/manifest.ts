@@ -22,8 +22,11 @@ export const LanguageManifest = z
     task: z.literal("language-id"),
     sampleRate: z.number().int().positive(),
     features: FeatureSpec.extend({
-      /** The graph subtracts each utterance's mean log-mel itself; callers pass raw features. */
-      normalization: z.literal("utterance-mean-in-graph"),
+      /**
+       * The graph normalises the log-mels itself, by each utterance's mean or by constants (a front end taken from
+       * an ASR model); either way callers pass raw features.
+       */
+      normalization: z.enum(["utterance-mean-in-graph", "global-in-graph"]),
     }),
     inputs: z.array(TensorSpec).length(1),
     outputs: z.array(TensorSpec).length(1),
