@@ -64,20 +64,30 @@ def load_split(index, split):
 
 
 class Sampler:
-    def __init__(self, items, rnd):
+    """Draws a class uniformly, then one of its speakers (a synthetic voice weighted by `synth_weight` against a
+    real speaker's 1), then one of that speaker's utterances."""
+
+    def __init__(self, items, rnd, synth_weight=1.0):
         self.rnd = rnd
         self.units = {}
-        for i, (_, mask, spk, _, _) in enumerate(items):
-            self.units.setdefault((spk, tuple(mask.tolist())), []).append(i)
+        synth = set()
+        for i, (_, mask, spk, kind, _) in enumerate(items):
+            key = (spk, tuple(mask.tolist()))
+            self.units.setdefault(key, []).append(i)
+            if kind == "synth":
+                synth.add(key)
         self.by_class = {c: [] for c in range(len(CLASSES))}
         for key in self.units:
             for c in np.nonzero(np.array(key[1]))[0]:
                 self.by_class[int(c)].append(key)
+        self.weights = {c: [synth_weight if k in synth else 1.0 for k in units] for c, units in self.by_class.items()}
         self.classes = [c for c, u in self.by_class.items() if u]
+        self.uniform = synth_weight == 1.0
 
     def draw(self):
         c = self.rnd.choice(self.classes)
-        unit = self.rnd.choice(self.by_class[c])
+        units = self.by_class[c]
+        unit = self.rnd.choice(units) if self.uniform else self.rnd.choices(units, weights=self.weights[c])[0]
         return self.rnd.choice(self.units[unit])
 
 
@@ -170,6 +180,8 @@ def main():
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--seed", type=int, default=19)
+    ap.add_argument("--synth-weight", type=float, default=1.0,
+                    help="weight of a synthetic voice against a real speaker's 1 when a class has both")
     ap.add_argument("--front", default="", help="'' (log-mels) or a tap of the frozen ASR encoder (asr_front.TAPS)")
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -181,7 +193,7 @@ def main():
     dev = load_split(args.index, "dev")[::6]  # a sixth keeps the periodic check cheap
     print(f"train {len(train)} utterances ({sum(len(i[0]) for i in train) / SR / 3600:.2f} h), dev {len(dev)}",
           flush=True)
-    sampler = Sampler(train, rnd)
+    sampler = Sampler(train, rnd, args.synth_weight)
     fbank = TorchFbank()
     t_feat = time.time()
     train_feats = featurize(train, fbank)
