@@ -50,7 +50,8 @@ def main():
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     ck = torch.load(args.ckpt)
-    model = build(len(CLASSES), ck.get("front", ""))
+    front = ck.get("front", "")
+    model = build(len(CLASSES), front)
     model.load_state_dict(ck["model"])
     model.eval()
     dummy = torch.randn(1, 300, 80) - 8
@@ -64,7 +65,7 @@ def main():
         ref = model(feats)[0].numpy()
     manifest = {
         "name": "language-id-telephony",
-        "version": "2.0.0" if ck.get("front") else "1.0.0",
+        "version": "2.0.0" if front else "1.0.0",
         "task": "language-id",
         "sampleRate": 8000,
         "features": {
@@ -73,7 +74,7 @@ def main():
             "sampleScale": "int16 / 32768 (samples in [-1, 1))", "preemphasis": 0.97, "dither": 0,
             "removeDcOffset": False, "melLowHz": 0, "melHighHz": 4000, "melBins": 80, "melScale": "slaney",
             "melNorm": "slaney", "logFloor": 1.1920928955078125e-07, "log": "natural", "snipEdges": False,
-            "normalization": "global-in-graph" if ck.get("front") else "utterance-mean-in-graph",
+            "normalization": "global-in-graph" if front else "utterance-mean-in-graph",
         },
         "inputs": [{"name": "features", "dtype": "float32", "shape": ["N", "T", 80]}],
         "outputs": [{"name": "log_probs", "dtype": "float32", "shape": ["N", len(CLASSES)]}],
@@ -89,7 +90,7 @@ def main():
         "provenance": {
             "recipe": "models/recipes/language",
             "checkpointStep": int(ck["step"]),
-            "front": front_provenance(ck.get("front", "")),
+            "front": front_provenance(front),
             "devUtteranceAccuracy": float(ck.get("dev", -1)),
             "trainMinutes": args.train_minutes,
             "heldOutSpeakers": ["asterisk-prompt-es-co", "asterisk-prompt-fr-armelle",

@@ -20,6 +20,13 @@ class SepBlock(nn.Module):
         return x + self.drop(torch.relu(self.bn(self.pw(self.dw(x)))))
 
 
+def stats_pool(x):
+    """[N, C, T] -> [N, 2C]: mean and standard deviation over time."""
+    mu = x.mean(dim=2)
+    sd = torch.sqrt(((x - mu.unsqueeze(2)) ** 2).mean(dim=2) + 1e-5)
+    return torch.cat([mu, sd], dim=1)
+
+
 class LanguageNet(nn.Module):
     def __init__(self, n_classes, n_mel=80, ch=128, stride=3, dilations=(1, 2, 4, 1, 2)):
         super().__init__()
@@ -38,21 +45,14 @@ class LanguageNet(nn.Module):
             feats = (feats - mean) * m
         x = self.blocks(self.inp(feats.transpose(1, 2)))  # [N, ch, T/stride]
         if mask is None:
-            mu = x.mean(dim=2)
-            sd = torch.sqrt(((x - mu.unsqueeze(2)) ** 2).mean(dim=2) + 1e-5)
+            pooled = stats_pool(x)
         else:
             m2 = mask[:, :: self.stride][:, : x.shape[2]].unsqueeze(1)
             n = m2.sum(2).clamp(min=1)
             mu = (x * m2).sum(2) / n
             sd = torch.sqrt((((x - mu.unsqueeze(2)) ** 2) * m2).sum(2) / n + 1e-5)
-        return torch.log_softmax(self.head(torch.cat([mu, sd], dim=1)), dim=1)
-
-
-def stats_pool(x):
-    """[N, C, T] -> [N, 2C]: mean and standard deviation over time."""
-    mu = x.mean(dim=2)
-    sd = torch.sqrt(((x - mu.unsqueeze(2)) ** 2).mean(dim=2) + 1e-5)
-    return torch.cat([mu, sd], dim=1)
+            pooled = torch.cat([mu, sd], dim=1)
+        return torch.log_softmax(self.head(pooled), dim=1)
 
 
 class FrontLanguageNet(nn.Module):

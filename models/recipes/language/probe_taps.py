@@ -16,7 +16,6 @@ from labels import CLASSES, LANGUAGE_OF, LANGUAGES
 from train import load_split
 import importlib.util
 spec = importlib.util.spec_from_file_location("asrmodel", f"{A}/model.py"); am = importlib.util.module_from_spec(spec); spec.loader.exec_module(am)
-sys.modules["model"] = am
 from warmstart import load_onnx
 from features import TorchFbank
 torch.set_num_threads(1)
@@ -65,7 +64,6 @@ def lang_of(lp):
 for key in keys:
     tr_items, tr_F = splits["train"]
     f = fit(key, np.stack([x[key] for x in tr_F]), np.stack([it[1] for it in tr_items]), [it[2] for it in tr_items])
-    res = []
     dv_items, dv_F = splits["dev"]
     lp = f(np.stack([x[key] for x in dv_F]))
     dev_acc = np.mean([lang_of(l) == LANGUAGE_OF[CLASSES[int(np.argmax(it[1]))]] for l, it in zip(lp, dv_items)])
