@@ -108,8 +108,10 @@ class CtcModel(nn.Module):
     def time_mask(length, T):
         return (torch.arange(T, device=length.device)[None, :] < length[:, None]).to(torch.float32)[:, None, :]
 
-    def forward(self, audio_signal, length, normalize=True):
-        """audio_signal [N, 80, T] raw log-mel; length [N] int64. -> logprobs [N, T', V], out_len [N]"""
+    def encoder_taps(self, audio_signal, length, normalize=True):
+        """Yields (tap, activations [N, C, T'], out_len) after each residual block ("b0", "b1", ...) and after the
+        last two convolutions ("c2", "c3"); audio_signal [N, 80, T] raw log-mel, length [N] int64. A caller that
+        needs only an early tap stops iterating there, and nothing after it is computed."""
         x = audio_signal
         T = x.shape[2]
         if normalize:
@@ -119,10 +121,17 @@ class CtcModel(nn.Module):
         x = self.c1(x)
         m = self.time_mask(out_len, x.shape[2])
         x = self.drop(torch.relu(x)) * m
-        for b in self.blocks:
+        for i, b in enumerate(self.blocks):
             x = b(x, m)
+            yield f"b{i}", x, out_len
         x = self.drop(torch.relu(self.c2(x))) * m
+        yield "c2", x, out_len
         x = self.drop(torch.relu(self.c3(x))) * m
+        yield "c3", x, out_len
+
+    def forward(self, audio_signal, length, normalize=True):
+        """audio_signal [N, 80, T] raw log-mel; length [N] int64. -> logprobs [N, T', V], out_len [N]"""
+        *_, (_, x, out_len) = self.encoder_taps(audio_signal, length, normalize)
         x = self.out(x)
         return torch.log_softmax(x, dim=1).transpose(1, 2), out_len
 

@@ -60,15 +60,8 @@ class AsrFront(nn.Module):
         return self
 
     def forward(self, feats):
-        e = self.enc
         x = feats.transpose(1, 2)
-        x = (x - e.feat_mean[None, :, None]) / e.feat_std[None, :, None]
-        x = torch.relu(e.c1(x))
-        ones = torch.ones(x.shape[0], 1, x.shape[2], dtype=x.dtype)
-        for b in e.blocks:
-            x = b(x, ones)
-        if e.c2 is not None:
-            x = torch.relu(e.c2(x))
-        if e.c3 is not None:
-            x = torch.relu(e.c3(x))
-        return x
+        length = torch.full((x.shape[0],), x.shape[2], dtype=torch.int64)
+        for tap, h, _ in self.enc.encoder_taps(x, length):
+            if tap == self.tap:
+                return h

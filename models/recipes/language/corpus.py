@@ -5,7 +5,13 @@ Everything is written as 8 kHz 16-bit mono WAV under work/corpus/, with work/cor
 `tags` is the set of class tags the audio may belong to (comma-separated): one tag when its variant is
 known, every variant of the language when only the language is (fillets-ng's English voices).
 `split` is train, dev (a tenth of each training speaker, for checkpoint choice) or heldout (the
-asterisk-prompt-* speakers, never trained on). `kind` is real or synth.
+asterisk-prompt-* speakers, never trained on). `kind` is real, pseudo or synth.
+
+Pseudo-speakers: with one or two real speakers per language, a network learns voices as readily as languages.
+Each real speaker of the Asterisk prompts, festvox-ru and Tux Paint gets `--pseudo` shifted copies of all its
+recordings (sox `pitch`, which moves the fundamental and the formants together, by 250-600 cents, alternately
+down and up; `tempo` 0.9-1.1), each utterance through a telephone codec drawn at random (GSM 06.10, IMA ADPCM, G.711 mu-law
+or A-law, or none). fillets-ng's dialogues are left as they are: several actors already speak there.
 """
 import argparse
 import gettext
@@ -162,6 +168,23 @@ def write_wav8k(wav_bytes, dst):
         w.writeframes(y.tobytes())
 
 
+PSEUDO_SOURCES = ("ast-", "festvox-", "tuxpaint-")
+CODECS = (["-t", "gsm"], ["-t", "wav", "-e", "ima-adpcm"], ["-t", "wav", "-e", "u-law"], ["-t", "wav", "-e", "a-law"],
+          None)
+
+
+def pseudo_speaker(src, dst, cents, tempo, codec):
+    """A real 8 kHz recording -> the same words, pitch and formants shifted, tempo changed, through `codec`."""
+    effects = ["pitch", f"{cents:.0f}", "tempo", "-s", f"{tempo:.3f}", "rate", "8000"]
+    pcm = ["-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer"]
+    if codec is None:
+        subprocess.run(["sox", "-q", src, *pcm, dst, *effects], check=True, stderr=subprocess.DEVNULL)
+        return
+    coded = subprocess.run(["sox", "-q", src, "-r", "8000", "-c", "1", *codec, "-", *effects], check=True,
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL).stdout
+    subprocess.run(["sox", "-q", *codec[:2], "-", *pcm, dst], input=coded, check=True, stderr=subprocess.DEVNULL)
+
+
 def split_of(path, base):
     if base == "heldout":
         return "heldout"
@@ -174,9 +197,10 @@ def main():
     ap.add_argument("--out", default=os.path.join(HERE, "work", "corpus"))
     ap.add_argument("--n-synth", type=int, default=260, help="espeak-ng utterances per class")
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--pseudo", type=int, default=2, help="pseudo-speakers per real Asterisk/festvox/Tux Paint speaker")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    rows, jobs = [], []
+    rows, jobs, pseudo_jobs = [], [], []
 
     for sid, pattern, tags, base, *every in REAL:
         # Every n-th file where a source is large, to keep decoding time down.
@@ -190,6 +214,17 @@ def main():
             jobs.append((f, dst))
             rows.append((dst, tags, sid, split_of(f, base), "real"))
         print(f"{sid}: {len(files)} files", flush=True)
+        if base != "train" or not sid.startswith(PSEUDO_SOURCES):
+            continue
+        prnd = random.Random(sid)
+        for k in range(args.pseudo):
+            cents = (1 if k % 2 else -1) * prnd.uniform(250, 600)  # alternately lower and higher voices
+            tempo = prnd.uniform(0.9, 1.1)
+            os.makedirs(f"{args.out}/{sid}-p{k}", exist_ok=True)
+            for dst, _, _, split, _ in [r for r in rows if r[2] == sid]:
+                out = f"{args.out}/{sid}-p{k}/{os.path.basename(dst)}"
+                pseudo_jobs.append((dst, out, cents, tempo, prnd.choice(CODECS)))
+                rows.append((out, tags, f"{sid}-p{k}", split, "pseudo"))
 
     rnd = random.Random(19)
     variants = sorted(os.listdir(ESPEAK_VARIANTS))
@@ -220,6 +255,10 @@ def main():
         if not os.path.exists(dst):
             to_wav8k(src, dst)
 
+    def shift(job):
+        if not os.path.exists(job[1]):
+            pseudo_speaker(*job)
+
     def speak(job):
         voice, spd, pitch, text, dst = job
         if os.path.exists(dst):
@@ -233,6 +272,8 @@ def main():
     with ThreadPoolExecutor(args.jobs) as ex:
         list(ex.map(convert, jobs))
         print("real recordings converted", flush=True)
+        list(ex.map(shift, pseudo_jobs))
+        print(f"{len(pseudo_jobs)} pseudo-speaker recordings rendered", flush=True)
         list(ex.map(speak, synth_jobs))
         print("synthetic voices rendered", flush=True)
 
