@@ -1,7 +1,8 @@
 """Trains the language-ID network on work/corpus (train split), time-budgeted and resumable.
 
 Each batch draws classes uniformly, then a speaker of that class uniformly, then one of its utterances,
-so a class with one real speaker and one synthetic voice sees both equally. Log-mel features are computed
+so a class with one real speaker and one synthetic voice sees both equally (`--synth-weight` draws synthetic
+voices less often within a class, `--synth-class-weight` the classes that have no real speaker). Log-mel features are computed
 once; each crop of 1.2-3 s is augmented on the features, which is what two shared CPU cores allow:
 tempo (0.85-1.15), a vocal-tract-length warp of the mel axis (0.86-1.14, against learning one
 speaker's formants), attenuated telephone band edges, additive noise 5-30 dB down, SpecAugment masks.
@@ -64,10 +65,11 @@ def load_split(index, split):
 
 
 class Sampler:
-    """Draws a class uniformly, then one of its speakers (a synthetic voice weighted by `synth_weight` against a
-    real speaker's 1), then one of that speaker's utterances."""
+    """Draws a class (one that has only synthetic voices weighted by `synth_class_weight` against 1 for the others),
+    then one of its speakers (a synthetic voice weighted by `synth_weight` against a real speaker's 1), then one of
+    that speaker's utterances."""
 
-    def __init__(self, items, rnd, synth_weight=1.0):
+    def __init__(self, items, rnd, synth_weight=1.0, synth_class_weight=1.0):
         self.rnd = rnd
         self.units = {}
         synth = set()
@@ -82,10 +84,13 @@ class Sampler:
                 self.by_class[int(c)].append(key)
         self.weights = {c: [synth_weight if k in synth else 1.0 for k in units] for c, units in self.by_class.items()}
         self.classes = [c for c, u in self.by_class.items() if u]
-        self.uniform = synth_weight == 1.0
+        self.class_weights = [1.0 if any(k not in synth for k in self.by_class[c]) else synth_class_weight
+                              for c in self.classes]
+        self.uniform, self.uniform_classes = synth_weight == 1.0, synth_class_weight == 1.0
 
     def draw(self):
-        c = self.rnd.choice(self.classes)
+        c = (self.rnd.choice(self.classes) if self.uniform_classes
+             else self.rnd.choices(self.classes, self.class_weights)[0])
         units = self.by_class[c]
         unit = self.rnd.choice(units) if self.uniform else self.rnd.choices(units, weights=self.weights[c])[0]
         return self.rnd.choice(self.units[unit])
@@ -182,6 +187,8 @@ def main():
     ap.add_argument("--seed", type=int, default=19)
     ap.add_argument("--synth-weight", type=float, default=1.0,
                     help="weight of a synthetic voice against a real speaker's 1 when a class has both")
+    ap.add_argument("--synth-class-weight", type=float, default=1.0,
+                    help="weight of drawing a class that has only synthetic voices, against 1 for the others")
     ap.add_argument("--front", default="", help="'' (log-mels) or a tap of the frozen ASR encoder (asr_front.TAPS)")
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -193,7 +200,7 @@ def main():
     dev = load_split(args.index, "dev")[::6]  # a sixth keeps the periodic check cheap
     print(f"train {len(train)} utterances ({sum(len(i[0]) for i in train) / SR / 3600:.2f} h), dev {len(dev)}",
           flush=True)
-    sampler = Sampler(train, rnd, args.synth_weight)
+    sampler = Sampler(train, rnd, args.synth_weight, args.synth_class_weight)
     fbank = TorchFbank()
     t_feat = time.time()
     train_feats = featurize(train, fbank)
