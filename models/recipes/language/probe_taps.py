@@ -6,7 +6,7 @@ log-posteriors ("lp") for comparison; a linear classifier per feature on (up to 
 of the index, each speaker weighted equally; language accuracy on the dev split, and on the held-out speakers per
 utterance / per call of 5, with what the held-out calls were taken for. A measurement, not part of the model:
 
-    /usr/bin/python3 probe_taps.py [--index work/corpus/index.tsv]
+    /usr/bin/python3 probe_taps.py [--index work/corpus/index.tsv] [--und-below 0 0.5]
 """
 import argparse
 import collections
@@ -59,8 +59,8 @@ def fit_linear(X, masks, speakers, epochs=300):
     return lambda Z: torch.log_softmax(lin(torch.tensor((Z - mu) / sd, dtype=torch.float32)), 1).detach().numpy()
 
 
-def language(logp):
-    return decide(logp, 0.0)[0]
+def language(logp, und_below):
+    return decide(logp, und_below)[0]
 
 
 def true_language(mask):
@@ -70,6 +70,8 @@ def true_language(mask):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--index", default=os.path.join(HERE, "work", "corpus", "index.tsv"))
+    ap.add_argument("--und-below", type=float, nargs="+", default=[0.0],
+                    help="thresholds as eval.py's, each reported; 0 forces a choice")
     args = ap.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(0)
@@ -91,22 +93,26 @@ def main():
                               [it[2] for it in train_items])
         dev_items, dev_feats = splits["dev"]
         dev_lp = classify(np.stack([f[key] for f in dev_feats]))
-        dev_acc = np.mean([language(lp) == true_language(it[1]) for lp, it in zip(dev_lp, dev_items)])
         held_items, held_feats = splits["heldout"]
-        by_speaker = collections.defaultdict(list)
-        for lp, it in zip(classify(np.stack([f[key] for f in held_feats])), held_items):
-            by_speaker[it[2]].append((lp, true_language(it[1])))
-        cells = []
-        for speaker, utts in sorted(by_speaker.items()):
-            true = utts[0][1]
-            per_utt = np.mean([language(lp) == true for lp, _ in utts])
-            order = [lp for lp, _ in utts]
-            random.Random(1).shuffle(order)
-            calls = [language(np.mean(order[i:i + CALL], 0)) for i in range(0, len(order) - CALL + 1, CALL)]
-            taken = collections.Counter(calls).most_common(3)
-            cells.append(f"{speaker.split('-')[1]} {100 * per_utt:.0f}/{100 * np.mean([c == true for c in calls]):.0f}"
-                         f" ({', '.join(f'{l} {n}' for l, n in taken)})")
-        print(f"{key:4s} dev {100 * dev_acc:.0f}  " + "  ".join(cells), flush=True)
+        held_lp = classify(np.stack([f[key] for f in held_feats]))
+        for und_below in args.und_below:
+            dev_acc = np.mean([language(lp, und_below) == true_language(it[1]) for lp, it in zip(dev_lp, dev_items)])
+            by_speaker = collections.defaultdict(list)
+            for lp, it in zip(held_lp, held_items):
+                by_speaker[it[2]].append((lp, true_language(it[1])))
+            cells = []
+            for speaker, utts in sorted(by_speaker.items()):
+                true = utts[0][1]
+                per_utt = np.mean([language(lp, und_below) == true for lp, _ in utts])
+                order = [lp for lp, _ in utts]
+                random.Random(1).shuffle(order)
+                calls = [language(np.mean(order[i:i + CALL], 0), und_below)
+                         for i in range(0, len(order) - CALL + 1, CALL)]
+                taken = collections.Counter(calls).most_common(3)
+                cells.append(f"{speaker.split('-')[1]} {100 * per_utt:.0f}/"
+                             f"{100 * np.mean([c == true for c in calls]):.0f}"
+                             f" ({', '.join(f'{l} {n}' for l, n in taken)})")
+            print(f"{key:4s} und<{und_below} dev {100 * dev_acc:.0f}  " + "  ".join(cells), flush=True)
 
 
 if __name__ == "__main__":
