@@ -10,8 +10,8 @@ asterisk-prompt-* speakers, never trained on). `kind` is real, pseudo or synth.
 Pseudo-speakers: with one or two real speakers per language, a network learns voices as readily as languages.
 Each real speaker of the Asterisk prompts, festvox-ru and Tux Paint gets `--pseudo` shifted copies of all its
 recordings (sox `pitch`, which moves the fundamental and the formants together, by 250-600 cents, alternately
-down and up; `tempo` 0.9-1.1), each utterance through a telephone codec drawn at random (GSM 06.10, IMA ADPCM, G.711 mu-law
-or A-law, or none). fillets-ng's dialogues are left as they are: several actors already speak there.
+down and up; `tempo` 0.9-1.1), each utterance through a telephone codec drawn at random (GSM 06.10, IMA ADPCM,
+G.711 mu-law or A-law, or none). fillets-ng's dialogues are left as they are: several actors already speak there.
 """
 import argparse
 import gettext
@@ -217,11 +217,12 @@ def main():
         if base != "train" or not sid.startswith(PSEUDO_SOURCES):
             continue
         prnd = random.Random(sid)
+        own = rows[-len(files):]  # this speaker's rows, just added
         for k in range(args.pseudo):
             cents = (1 if k % 2 else -1) * prnd.uniform(250, 600)  # alternately lower and higher voices
             tempo = prnd.uniform(0.9, 1.1)
             os.makedirs(f"{args.out}/{sid}-p{k}", exist_ok=True)
-            for dst, _, _, split, _ in [r for r in rows if r[2] == sid]:
+            for dst, _, _, split, _ in own:
                 out = f"{args.out}/{sid}-p{k}/{os.path.basename(dst)}"
                 pseudo_jobs.append((dst, out, cents, tempo, prnd.choice(CODECS)))
                 rows.append((out, tags, f"{sid}-p{k}", split, "pseudo"))

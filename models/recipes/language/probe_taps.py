@@ -95,19 +95,21 @@ def main():
         dev_lp = classify(np.stack([f[key] for f in dev_feats]))
         held_items, held_feats = splits["heldout"]
         held_lp = classify(np.stack([f[key] for f in held_feats]))
+        by_speaker = collections.defaultdict(list)
+        for lp, it in zip(held_lp, held_items):
+            by_speaker[it[2]].append((lp, true_language(it[1])))
+        calls_of = {}  # speaker -> pooled log-posteriors of its calls
+        for speaker, utts in by_speaker.items():
+            order = [lp for lp, _ in utts]
+            random.Random(1).shuffle(order)
+            calls_of[speaker] = [np.mean(order[i:i + CALL], 0) for i in range(0, len(order) - CALL + 1, CALL)]
         for und_below in args.und_below:
             dev_acc = np.mean([language(lp, und_below) == true_language(it[1]) for lp, it in zip(dev_lp, dev_items)])
-            by_speaker = collections.defaultdict(list)
-            for lp, it in zip(held_lp, held_items):
-                by_speaker[it[2]].append((lp, true_language(it[1])))
             cells = []
             for speaker, utts in sorted(by_speaker.items()):
                 true = utts[0][1]
                 per_utt = np.mean([language(lp, und_below) == true for lp, _ in utts])
-                order = [lp for lp, _ in utts]
-                random.Random(1).shuffle(order)
-                calls = [language(np.mean(order[i:i + CALL], 0), und_below)
-                         for i in range(0, len(order) - CALL + 1, CALL)]
+                calls = [language(lp, und_below) for lp in calls_of[speaker]]
                 taken = collections.Counter(calls).most_common(3)
                 cells.append(f"{speaker.split('-')[1]} {100 * per_utt:.0f}/"
                              f"{100 * np.mean([c == true for c in calls]):.0f}"

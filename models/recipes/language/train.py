@@ -2,8 +2,8 @@
 
 Each batch draws classes uniformly, then a speaker of that class uniformly, then one of its utterances,
 so a class with one real speaker and one synthetic voice sees both equally (`--synth-weight` draws synthetic
-voices less often within a class, `--synth-class-weight` the classes that have no real speaker). Log-mel features are computed
-once; each crop of 1.2-3 s is augmented on the features, which is what two shared CPU cores allow:
+voices less often within a class, `--synth-class-weight` the classes that have no real speaker). Log-mel features
+are computed once; each crop of 1.2-3 s is augmented on the features, which is what two shared CPU cores allow:
 tempo (0.85-1.15), a vocal-tract-length warp of the mel axis (0.86-1.14, against learning one
 speaker's formants), attenuated telephone band edges, additive noise 5-30 dB down, SpecAugment masks.
 Audio whose variant is unknown (fillets-ng's English) is
