@@ -124,6 +124,9 @@ def main():
     ap.add_argument("--freeze-bn", type=int, default=0,
                     help="1: batch norm keeps its running statistics while training (fine-tuning a warm start)")
     ap.add_argument("--init-onnx", default="", help="warm start from a published model.onnx when no checkpoint exists")
+    ap.add_argument("--new-blocks", default="",
+                    help="with --init-onnx: comma-separated indices of residual blocks the graph lacks (they start as "
+                         "the identity; warmstart.load_onnx_grown)")
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--warmup", type=int, default=300)
     ap.add_argument("--seed", type=int, default=0)
@@ -151,8 +154,11 @@ def main():
         r.setstate(ck["py_rng"])
         print(f"resumed from step {step}, {elapsed / 60:.1f} min", flush=True)
     elif a.init_onnx:
-        from warmstart import load_onnx, calibrate_bn
-        load_onnx(model, a.init_onnx)
+        from warmstart import load_onnx, load_onnx_grown, calibrate_bn
+        if a.new_blocks:
+            load_onnx_grown(model, a.init_onnx, [int(i) for i in a.new_blocks.split(",")])
+        else:
+            load_onnx(model, a.init_onnx)
         batches = []
         for _ in range(8):
             for bt in make_batches(data, r, a.batch, a.real_frac, a.pseudo_frac)[:1]:

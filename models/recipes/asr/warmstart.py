@@ -6,6 +6,11 @@ and the normalisation constants. Loaded as-is (batch norm as identity) the eval-
 training, batch statistics must not undo that, so `calibrate_bn` measures each pointwise output's mean and variance
 on training batches and re-parameterises its batch norm to running stats (mean, var) with gamma = sqrt(var + eps)
 and beta = bias + mean: the same function in eval mode, and nearly the same in training mode.
+
+`load_onnx_grown` warm-starts a deeper model from a graph with fewer residual blocks: the graph's blocks fill the
+model's other blocks in order, and each new block starts as the identity (its residual convolution the identity
+matrix, its last pointwise convolution zero, so relu(0 + x) = x for the non-negative activations between blocks).
+The grown model computes exactly what the graph does until training moves the new blocks.
 """
 import re
 import numpy as np
@@ -47,6 +52,45 @@ def load_onnx(model, path):
         assert len(mean) == 1 and len(std) == 1
         model.feat_mean.copy_(torch.from_numpy(mean[0].reshape(-1).copy()))
         model.feat_std.copy_(torch.from_numpy(std[0].reshape(-1).copy()))
+    return model
+
+
+def load_onnx_grown(model, path, new_blocks):
+    """model: a CtcModel with more residual blocks than the graph at `path`; new_blocks: the indices of the model's
+    blocks the graph lacks. Returns the model, computing the graph's function (see the module docstring)."""
+    from model import CtcModel
+    new = sorted(set(new_blocks))
+    keep = [i for i in range(len(model.blocks)) if i not in new]
+    if not new or new[-1] >= len(model.blocks):
+        raise ValueError(f"new blocks {new_blocks} must be indices of the model's {len(model.blocks)} blocks")
+    cfg = dict(model.cfg)
+    cfg["blocks"] = [cfg["blocks"][i] for i in keep]
+    cfg["dilations"] = [cfg["dilations"][i] for i in keep]
+    small = load_onnx(CtcModel(**cfg), path)
+    sd = model.state_dict()
+    with torch.no_grad():
+        for name, v in small.state_dict().items():
+            if name.startswith("blocks."):
+                i, rest = name[len("blocks."):].split(".", 1)
+                name = f"blocks.{keep[int(i)]}.{rest}"
+            sd[name].copy_(v)
+        for i in new:
+            b = model.blocks[i]
+            c = b.res[0].weight.shape[0]
+            b.res[0].weight.copy_(torch.eye(c)[:, :, None])
+            for bn in [s.bn for s in b.subs] + [b.res[1]]:
+                bn.weight.fill_(1.0)
+                bn.bias.zero_()
+                bn.running_mean.zero_()
+                bn.running_var.fill_(1.0 - bn.eps)
+            b.subs[-1].pw.weight.zero_()
+        # the grown model must compute the graph's function before training
+        model.eval(), small.eval()
+        x = torch.randn(2, model.cfg["nmel"], 160) * 3 - 9
+        n = torch.tensor([160, 97])
+        diff = float((model(x, n)[0] - small(x, n)[0]).abs().max())
+    if diff > 1e-4:
+        raise ValueError(f"grown model differs from {path} by {diff:.2e} before training")
     return model
 
 

@@ -3,7 +3,7 @@
 Everything is written as 8 kHz 16-bit mono WAV under work/corpus/, with work/corpus/index.tsv:
     path  tags  speaker  split  kind
 `tags` is the set of class tags the audio may belong to (comma-separated): one tag when its variant is
-known, every variant of the language when only the language is (fillets-ng's English voices).
+known, every variant of the language when only the language is (Tux Paint's narrators).
 `split` is train, dev (a tenth of each training speaker, for checkpoint choice) or heldout (the
 asterisk-prompt-* speakers, never trained on). `kind` is real, pseudo or synth.
 
@@ -47,7 +47,8 @@ REAL = [
     ("festvox-ru-nsh", f"{FESTVOX_RU}/*.wav", "ru", "train"),
     ("fillets-nl", f"{FILLETS}/sound/*/nl/*.ogg", "nl", "train"),
     ("fillets-cs", f"{FILLETS}/sound/*/cs/*.ogg", "cs", "train", 2),
-    ("fillets-en", f"{FILLETS}/sound/*/en/*.ogg", "en-US,en-GB,en-GB-scotland,en-029", "train"),
+    # No fillets-en: the game's English is subtitles only; its sound/*/en/*.ogg files (192 clips, 6.3 min) are
+    # grunts, clicks and music, not speech.
     # Tux Paint's spoken stamp descriptions: other real speakers, variant unknown, so every variant's tag.
     ("tuxpaint-es", f"{TUXPAINT}/**/*_desc_es.ogg", "es-ES,es-419", "train"),
     ("tuxpaint-fr", f"{TUXPAINT}/**/*_desc_fr.ogg", "fr-FR,fr-CA", "train"),

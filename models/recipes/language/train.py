@@ -6,7 +6,7 @@ voices less often within a class, `--synth-class-weight` the classes that have n
 are computed once; each crop of 1.2-3 s is augmented on the features, which is what two shared CPU cores allow:
 tempo (0.85-1.15), a vocal-tract-length warp of the mel axis (0.86-1.14, against learning one
 speaker's formants), attenuated telephone band edges, additive noise 5-30 dB down, SpecAugment masks.
-Audio whose variant is unknown (fillets-ng's English) is
+Audio whose variant is unknown (Tux Paint's narrators) is
 trained on its language: the loss is -log of the summed probability of every tag it may have.
 Checkpoints: work/ckpt/last.pt every few minutes, best.pt on the dev split's utterance accuracy.
 """
