@@ -124,6 +124,9 @@ def main():
     ap.add_argument("--freeze-bn", type=int, default=0,
                     help="1: batch norm keeps its running statistics while training (fine-tuning a warm start)")
     ap.add_argument("--init-onnx", default="", help="warm start from a published model.onnx when no checkpoint exists")
+    ap.add_argument("--dilations", default="",
+                    help="one dilation per residual block, comma-separated (default: the published model's); with "
+                         "--new-blocks, a deeper model than the warm-start graph")
     ap.add_argument("--new-blocks", default="",
                     help="with --init-onnx: comma-separated indices of residual blocks the graph lacks (they start as "
                          "the identity; warmstart.load_onnx_grown)")
@@ -143,7 +146,11 @@ def main():
     data = Data(a.corpus)
     print(f"data: {len(data.synth)} synth, {len(data.real)} real train utterances; device {dev}", flush=True)
     fbank = TorchFbank()
-    model = CtcModel(**STREAMING_CONFIG) if a.causal else CtcModel()
+    cfg = dict(STREAMING_CONFIG)
+    if a.dilations:
+        d = [int(x) for x in a.dilations.split(",")]
+        cfg.update(blocks=[cfg["blocks"][0]] * len(d), dilations=d)
+    model = CtcModel(**cfg) if a.causal else CtcModel()
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=1e-3)
     step, elapsed, audio_sec = 0, 0.0, 0.0
     if os.path.exists(last):
