@@ -137,6 +137,8 @@ def main():
     ap.add_argument("--workers", type=int, default=1, help="data/augmentation worker processes (0 = inline)")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = cores minus workers, at least 1)")
     a = ap.parse_args()
+    if a.dilations and not a.causal:
+        sys.exit("--dilations sets the causal model's blocks; it does not apply with --causal 0")
     torch.set_num_threads(a.threads or max(1, (os.cpu_count() or 1) - a.workers))
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     os.makedirs(a.ckpt_dir, exist_ok=True)

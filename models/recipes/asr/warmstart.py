@@ -27,6 +27,14 @@ def pointwise_pairs(m):
     return pairs
 
 
+def bn_as_identity(bn, bias):
+    """A batch norm that, in eval mode, only adds `bias` (the form load_onnx leaves and calibrate_bn expects)."""
+    bn.weight.fill_(1.0)
+    bn.bias.copy_(bias)
+    bn.running_mean.zero_()
+    bn.running_var.fill_(1.0 - bn.eps)
+
+
 def load_onnx(model, path):
     g = onnx.load(path).graph
     inits = {i.name: numpy_helper.to_array(i) for i in g.initializer}
@@ -43,10 +51,7 @@ def load_onnx(model, path):
             w, b = inits[names[2 * k]], inits[names[2 * k + 1]]
             assert tuple(w.shape) == tuple(pw.weight.shape), (names[2 * k], w.shape, pw.weight.shape)
             pw.weight.copy_(torch.from_numpy(w.copy()))
-            bn.weight.fill_(1.0)
-            bn.bias.copy_(torch.from_numpy(b.copy()))
-            bn.running_mean.zero_()
-            bn.running_var.fill_(1.0 - bn.eps)
+            bn_as_identity(bn, torch.from_numpy(b.copy()))
         mean = [v for n, v in inits.items() if n.startswith("onnx::Sub_")]
         std = [v for n, v in inits.items() if n.startswith("onnx::Div_")]
         assert len(mean) == 1 and len(std) == 1
@@ -61,7 +66,7 @@ def load_onnx_grown(model, path, new_blocks):
     from model import CtcModel
     new = sorted(set(new_blocks))
     keep = [i for i in range(len(model.blocks)) if i not in new]
-    if not new or new[-1] >= len(model.blocks):
+    if not new or new[0] < 0 or new[-1] >= len(model.blocks):
         raise ValueError(f"new blocks {new_blocks} must be indices of the model's {len(model.blocks)} blocks")
     cfg = dict(model.cfg)
     cfg["blocks"] = [cfg["blocks"][i] for i in keep]
@@ -79,13 +84,11 @@ def load_onnx_grown(model, path, new_blocks):
             c = b.res[0].weight.shape[0]
             b.res[0].weight.copy_(torch.eye(c)[:, :, None])
             for bn in [s.bn for s in b.subs] + [b.res[1]]:
-                bn.weight.fill_(1.0)
-                bn.bias.zero_()
-                bn.running_mean.zero_()
-                bn.running_var.fill_(1.0 - bn.eps)
+                bn_as_identity(bn, torch.zeros_like(bn.bias))
             b.subs[-1].pw.weight.zero_()
         # the grown model must compute the graph's function before training
-        model.eval(), small.eval()
+        model.eval()
+        small.eval()
         x = torch.randn(2, model.cfg["nmel"], 160) * 3 - 9
         n = torch.tensor([160, 97])
         diff = float((model(x, n)[0] - small(x, n)[0]).abs().max())
