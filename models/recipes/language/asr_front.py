@@ -28,8 +28,12 @@ def _asr_model_module():
     return mod
 
 
-# Where the front stops: after residual block k (0-4) of the encoder, or after its last convolutions (c2, c3).
+# Where the front stops: after residual block k (0-4) of the encoder, or after its last convolutions (c2, c3). With
+# the prefix "ph-", the same taps of the multilingual phone recogniser (train_phones.py, PHONE_CKPT), and "ph-lp" its
+# phone log-posteriors.
 TAPS = ("b0", "b1", "b2", "b3", "b4", "c2", "c3")
+PHONE_TAPS = tuple(f"ph-{t}" for t in TAPS) + ("ph-lp",)
+PHONE_CKPT = os.path.join(HERE, "work", "ckpt-phones", "best.pt")
 
 
 class AsrFront(nn.Module):
@@ -37,11 +41,25 @@ class AsrFront(nn.Module):
 
     def __init__(self, tap="c3", onnx_path=ASR_ONNX):
         super().__init__()
-        if tap not in TAPS:
-            raise ValueError(f"tap must be one of {TAPS}, not {tap}")
-        am = _asr_model_module()
-        self.tap = tap
-        self.enc = load_onnx(am.CtcModel(**am.STREAMING_CONFIG), onnx_path)
+        if tap not in TAPS + PHONE_TAPS:
+            raise ValueError(f"tap must be one of {TAPS + PHONE_TAPS}, not {tap}")
+        self.tap = tap.removeprefix("ph-")
+        if tap.startswith("ph-"):
+            from train_phones import load_phone_model
+            self.enc, _ = load_phone_model(PHONE_CKPT)
+        else:
+            am = _asr_model_module()
+            self.enc = load_onnx(am.CtcModel(**am.STREAMING_CONFIG), onnx_path)
+        if self.tap == "lp":
+            self.channels = self.enc.out.out_channels
+        else:
+            self._truncate(self.tap)
+        for p in self.enc.parameters():
+            p.requires_grad_(False)
+        self.enc.eval()
+
+    def _truncate(self, tap):
+        """Drops every layer after `tap`, so the exported graph carries only what the front computes."""
         n_blocks = int(tap[1]) + 1 if tap.startswith("b") else len(self.enc.blocks)
         self.enc.blocks = self.enc.blocks[:n_blocks]
         if tap.startswith("b"):
@@ -50,9 +68,6 @@ class AsrFront(nn.Module):
             self.enc.c3 = None
         self.enc.out = None
         self.channels = self.enc.cfg["c_end"] if tap.startswith("c") else self.enc.cfg["c"]
-        for p in self.enc.parameters():
-            p.requires_grad_(False)
-        self.enc.eval()
 
     def train(self, mode=True):  # the front stays in eval mode: its batch norms are folded constants
         super().train(mode)
@@ -65,3 +80,4 @@ class AsrFront(nn.Module):
         for tap, h, _ in self.enc.encoder_taps(x, length):
             if tap == self.tap:
                 return h
+        return torch.log_softmax(self.enc.out(h), dim=1)  # "lp": every tap passed

@@ -5,7 +5,8 @@ Everything is written as 8 kHz 16-bit mono WAV under work/corpus/, with work/cor
 `tags` is the set of class tags the audio may belong to (comma-separated): one tag when its variant is
 known, every variant of the language when only the language is (Tux Paint's narrators).
 `split` is train, dev (a tenth of each training speaker, for checkpoint choice) or heldout (the
-asterisk-prompt-* speakers, never trained on). `kind` is real, pseudo or synth.
+asterisk-prompt-* speakers, never trained on). `kind` is real, pseudo or synth. What each espeak-ng voice said is
+in work/corpus/synth_text.tsv (path, voice, text), for the phone recogniser (train_phones.py).
 
 Pseudo-speakers: with one or two real speakers per language, a network learns voices as readily as languages.
 Each real speaker of the Asterisk prompts, festvox-ru and Tux Paint gets `--pseudo` shifted copies of all its
@@ -186,6 +187,12 @@ def pseudo_speaker(src, dst, cents, tempo, codec):
     subprocess.run(["sox", "-q", *codec[:2], "-", *pcm, dst], input=coded, check=True, stderr=subprocess.DEVNULL)
 
 
+def corpus_path(out, sid, pattern, f):
+    """Where source recording `f` of speaker `sid` (found by glob `pattern`) lands in the corpus."""
+    name = os.path.relpath(f, os.path.dirname(pattern.split("*")[0])).replace("/", "_")
+    return f"{out}/{sid}/{os.path.splitext(name)[0]}.wav"
+
+
 def split_of(path, base):
     if base == "heldout":
         return "heldout"
@@ -210,8 +217,7 @@ def main():
             sys.exit(f"no recordings for {sid} at {pattern}: install the package (see README)")
         os.makedirs(f"{args.out}/{sid}", exist_ok=True)
         for f in files:
-            name = os.path.relpath(f, os.path.dirname(pattern.split("*")[0])).replace("/", "_")
-            dst = f"{args.out}/{sid}/{os.path.splitext(name)[0]}.wav"
+            dst = corpus_path(args.out, sid, pattern, f)
             jobs.append((f, dst))
             rows.append((dst, tags, sid, split_of(f, base), "real"))
         print(f"{sid}: {len(files)} files", flush=True)
@@ -284,6 +290,12 @@ def main():
         for r in rows:
             if os.path.exists(r[0]):
                 f.write("\t".join(r) + "\n")
+    # What each espeak-ng voice said, for targets that need the words (phones.py).
+    with open(f"{args.out}/synth_text.tsv", "w") as f:
+        f.write("path\tvoice\ttext\n")
+        for voice, _, _, text, dst in synth_jobs:
+            if os.path.exists(dst):
+                f.write(f"{dst}\t{voice.split('+')[0]}\t{text}\n")
     print(f"{len(rows)} rows -> {args.out}/index.tsv")
 
 

@@ -61,7 +61,7 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(1)
     ck = torch.load(args.ckpt)
-    model = build(len(CLASSES), ck.get("front", ""))
+    model = build(len(CLASSES), ck.get("front", ""), ck.get("head", "conv"))
     model.load_state_dict(ck["model"])
     model.eval()
     fbank = TorchFbank()

@@ -17,6 +17,7 @@ from features import fbank_np  # noqa: E402
 
 from labels import CLASSES, LANGUAGE_OF  # noqa: E402
 from model import build  # noqa: E402
+from asr_front import PHONE_CKPT  # noqa: E402
 
 OUT = os.path.join(HERE, "..", "..", "language-id")
 
@@ -37,6 +38,13 @@ def front_provenance(tap):
     if not tap:
         return None
     asr = json.load(open(os.path.join(HERE, "..", "..", "asr-en-telephony", "manifest.json")))
+    if tap.startswith("ph-"):
+        ck = torch.load(PHONE_CKPT, map_location="cpu")
+        return {"model": f"{asr['name']} {asr['version']}, fine-tuned to {len(ck['inventory'])} phones of 18 languages "
+                         f"(train_phones.py: {ck['step']} steps, dev phone error rate {100 * ck['per']:.1f}%)",
+                "tap": tap.removeprefix("ph-"),
+                "description": "the multilingual phone recogniser's convolutions up to this tap, weights frozen and "
+                               "copied into this graph"}
     return {"model": f"{asr['name']} {asr['version']}", "tap": tap,
             "description": "the ASR encoder's convolutions up to this tap, weights frozen and copied into this graph"}
 
@@ -51,7 +59,7 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     ck = torch.load(args.ckpt)
     front = ck.get("front", "")
-    model = build(len(CLASSES), front)
+    model = build(len(CLASSES), front, ck.get("head", "conv"))
     model.load_state_dict(ck["model"])
     model.eval()
     dummy = torch.randn(1, 300, 80) - 8

@@ -75,10 +75,32 @@ class FrontLanguageNet(nn.Module):
         return torch.log_softmax(self.head(stats_pool(self.blocks(self.inp(h)))), dim=1)
 
 
-def build(n_classes, front=""):
-    """The network a checkpoint's `front` names: "" = LanguageNet on log-mels, else FrontLanguageNet on the ASR
-    encoder's activations at that tap (asr_front.TAPS)."""
+class LinearLanguageNet(nn.Module):
+    """A frozen front end -> mean and standard deviation over time -> standardised -> one linear layer -> tags.
+
+    The classifier probe_taps.py fits (`--save`): with few real speakers per language, one linear layer on whole-
+    utterance statistics leans on their voices less than a trained convolutional head does."""
+
+    def __init__(self, n_classes, front):
+        super().__init__()
+        self.front = front
+        self.register_buffer("mu", torch.zeros(2 * front.channels))
+        self.register_buffer("sd", torch.ones(2 * front.channels))
+        self.lin = nn.Linear(2 * front.channels, n_classes)
+
+    def forward(self, feats, mask=None):
+        assert mask is None, "LinearLanguageNet takes unpadded utterances"
+        pooled = stats_pool(self.front(feats))
+        return torch.log_softmax(self.lin((pooled - self.mu) / self.sd), dim=1)
+
+
+def build(n_classes, front="", head="conv"):
+    """The network a checkpoint's `front` and `head` name: "" = LanguageNet on log-mels, else FrontLanguageNet
+    (head "conv") or LinearLanguageNet (head "linear") on a frozen front's activations at that tap
+    (asr_front.TAPS, PHONE_TAPS)."""
     if not front:
         return LanguageNet(n_classes)
     from asr_front import AsrFront
+    if head == "linear":
+        return LinearLanguageNet(n_classes, AsrFront(front))
     return FrontLanguageNet(n_classes, AsrFront(front))

@@ -18,7 +18,7 @@ as the measurement.
     decode   run the ASR model (../../asr-en-telephony/model.onnx) over work/corpus/index.tsv once:
              work/prlm/decodes.tsv (path, letters)
     eval     letter n-grams per tag from the train split's letters, then utterance- and call-level accuracy on
-             dev and the held-out speakers
+             dev and the held-out speakers; `--decodes work/prlm/decodes-phones.tsv` scores phone_decode.py's phones
 """
 import argparse
 import collections
@@ -143,6 +143,8 @@ def main():
     ap.add_argument("--scale", type=float, default=0.1)
     ap.add_argument("--und-below", type=float, default=0.5)
     ap.add_argument("--calls", default="3,5")
+    ap.add_argument("--decodes", default=os.path.join(WORK, "decodes.tsv"),
+                    help="what each utterance was decoded as (decode's output, or phone_decode.py's phones)")
     ap.add_argument("--speakers", default="", help="train on these speakers only (comma-separated `speaker` ids)")
     a = ap.parse_args()
     torch.set_num_threads(1)
@@ -151,7 +153,7 @@ def main():
     if a.speakers:
         keep = set(a.speakers.split(","))
         index = [r for r in index if r[2] in keep or r[3] == "heldout"]
-    dec_path = os.path.join(WORK, "decodes.tsv")
+    dec_path = a.decodes
     if a.stage == "decode":
         decode_all(index, a.onnx, dec_path)
         return

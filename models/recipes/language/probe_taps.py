@@ -7,6 +7,10 @@ of the index, each speaker weighted equally; language accuracy on the dev split,
 utterance / per call of 5, with what the held-out calls were taken for. A measurement, not part of the model:
 
     /usr/bin/python3 probe_taps.py [--index work/corpus/index.tsv] [--und-below 0 0.5]
+
+`--phone-ckpt` probes the multilingual phone recogniser (train_phones.py) instead, with "lp2" (which phone follows
+which) beside its phone posteriors; `--features` limits the features; `--save` keeps one feature's classifier as a
+checkpoint that export.py and eval.py take.
 """
 import argparse
 import collections
@@ -19,13 +23,16 @@ import torch
 from asr_front import ASR_ONNX, _asr_model_module
 from eval import decide
 from labels import CLASSES, LANGUAGE_OF
+from model import build, stats_pool
 from train import SR, load_split
+from train_phones import load_phone_model
 
 from features import TorchFbank  # noqa: E402 (../asr, on the path once asr_front is imported)
 from warmstart import load_onnx  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CALL = 5
+LAG = 4  # output frames (20 ms each): about one phone on
 
 
 def pooled_features(asr, fbank, x):
@@ -37,7 +44,14 @@ def pooled_features(asr, fbank, x):
     for tap, h, _ in asr.encoder_taps(feats, torch.tensor([feats.shape[2]])):
         out[tap] = h
     out["lp"] = torch.log_softmax(asr.out(h), dim=1)
-    return {k: torch.cat([v[0].mean(1), v[0].std(1)]).numpy() for k, v in out.items()}
+    pooled = {k: stats_pool(v)[0].numpy() for k, v in out.items()}
+    # which sound follows which: posteriors (blank left out) of each frame against those LAG frames later
+    p = torch.softmax(out["lp"][0, :-1], dim=0)
+    if p.shape[1] > LAG:
+        pooled["lp2"] = (p[:, :-LAG] @ p[:, LAG:].T / (p.shape[1] - LAG)).reshape(-1).numpy()
+    else:
+        pooled["lp2"] = np.zeros(p.shape[0] ** 2, dtype=np.float32)
+    return pooled
 
 
 def fit_linear(X, masks, speakers, epochs=300):
@@ -56,7 +70,10 @@ def fit_linear(X, masks, speakers, epochs=300):
         opt.zero_grad()
         loss.backward()
         opt.step()
-    return lambda Z: torch.log_softmax(lin(torch.tensor((Z - mu) / sd, dtype=torch.float32)), 1).detach().numpy()
+    def classify(Z):
+        return torch.log_softmax(lin(torch.tensor((Z - mu) / sd, dtype=torch.float32)), 1).detach().numpy()
+
+    return classify, (lin, mu, sd)
 
 
 def language(logp, und_below):
@@ -72,11 +89,21 @@ def main():
     ap.add_argument("--index", default=os.path.join(HERE, "work", "corpus", "index.tsv"))
     ap.add_argument("--und-below", type=float, nargs="+", default=[0.0],
                     help="thresholds as eval.py's, each reported; 0 forces a choice")
+    ap.add_argument("--phone-ckpt", default="",
+                    help="probe a train_phones.py checkpoint (the multilingual phone recogniser) instead")
+    ap.add_argument("--features", nargs="*", default=[], help="only these features (default: every one)")
+    ap.add_argument("--save", default="", help="save the classifier of the one feature in --features as a "
+                    "checkpoint export.py takes (its front: the tap, of the phone recogniser with --phone-ckpt)")
     args = ap.parse_args()
+    if args.save and len(args.features) != 1:
+        ap.error("--save takes exactly one --features entry")
     torch.set_num_threads(1)
     torch.manual_seed(0)
-    am = _asr_model_module()
-    asr = load_onnx(am.CtcModel(**am.STREAMING_CONFIG), ASR_ONNX).eval()
+    if args.phone_ckpt:
+        asr, _ = load_phone_model(args.phone_ckpt)
+    else:
+        am = _asr_model_module()
+        asr = load_onnx(am.CtcModel(**am.STREAMING_CONFIG), ASR_ONNX).eval()
     fbank = TorchFbank()
     splits = {}
     for split in ("train", "dev", "heldout"):
@@ -88,8 +115,8 @@ def main():
             splits[split] = (items, [pooled_features(asr, fbank, it[0]) for it in items])
         print(f"{split}: {len(items)} utterances, {sum(len(it[0]) for it in items) / SR / 60:.0f} min", flush=True)
     train_items, train_feats = splits["train"]
-    for key in train_feats[0]:
-        classify = fit_linear(np.stack([f[key] for f in train_feats]), np.stack([it[1] for it in train_items]),
+    for key in args.features or train_feats[0]:
+        classify, fitted = fit_linear(np.stack([f[key] for f in train_feats]), np.stack([it[1] for it in train_items]),
                               [it[2] for it in train_items])
         dev_items, dev_feats = splits["dev"]
         dev_lp = classify(np.stack([f[key] for f in dev_feats]))
@@ -115,6 +142,20 @@ def main():
                              f"{100 * np.mean([c == true for c in calls]):.0f}"
                              f" ({', '.join(f'{l} {n}' for l, n in taken)})")
             print(f"{key:4s} und<{und_below} dev {100 * dev_acc:.0f}  " + "  ".join(cells), flush=True)
+        if args.save:
+            save_linear(args.save, ("ph-" if args.phone_ckpt else "") + key, fitted, dev_acc)
+
+
+def save_linear(path, front, fitted, dev_acc):
+    """The fitted classifier and its front as a checkpoint export.py and eval.py read (model.LinearLanguageNet)."""
+    lin, mu, sd = fitted
+    net = build(len(CLASSES), front, head="linear")
+    with torch.no_grad():
+        net.mu.copy_(torch.tensor(mu, dtype=torch.float32))
+        net.sd.copy_(torch.tensor(sd, dtype=torch.float32))
+        net.lin.load_state_dict(lin.state_dict())
+    torch.save({"model": net.state_dict(), "front": front, "head": "linear", "step": 0, "dev": float(dev_acc)}, path)
+    print(f"saved {path} (front {front})", flush=True)
 
 
 if __name__ == "__main__":

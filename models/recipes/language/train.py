@@ -132,6 +132,20 @@ def augment(f, rnd):
     return f
 
 
+def spec_masks(c, rnd, max_time=20, max_time_frac=1.0):
+    """Two frequency masks (up to 8 bins) and two time masks (up to `max_time` frames and `max_time_frac` of the
+    crop), set to the crop's mean, in place; returns `c`."""
+    T = c.shape[0]
+    for _ in range(2):
+        w = rnd.randint(0, 8)
+        f0 = rnd.randint(0, 80 - w)
+        c[:, f0:f0 + w] = c.mean()
+        w = min(rnd.randint(0, max_time), int(T * max_time_frac))
+        t0 = rnd.randint(0, T - w)
+        c[t0:t0 + w, :] = c.mean()
+    return c
+
+
 def make_batch(feats_list, items, idxs, rnd, train, T=None):
     """A batch of equal-length crops (no padding: training sees what inference sees)."""
     if T is None:
@@ -147,15 +161,7 @@ def make_batch(feats_list, items, idxs, rnd, train, T=None):
         c = f[s:s + need]
         if need != T:
             c = torch.nn.functional.interpolate(c.T[None], size=T, mode="linear", align_corners=False)[0].T
-        c = augment(c, rnd).clone()
-        for _ in range(2):
-            w = rnd.randint(0, 8)
-            f0 = rnd.randint(0, 80 - w)
-            c[:, f0:f0 + w] = c.mean()
-            w = rnd.randint(0, 20)
-            t0 = rnd.randint(0, T - w)
-            c[t0:t0 + w, :] = c.mean()
-        out.append(c)
+        out.append(spec_masks(augment(c, rnd).clone(), rnd))
     targets = torch.from_numpy(np.stack([items[i][1] for i in idxs]))
     return torch.stack(out), targets
 
