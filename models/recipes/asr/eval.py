@@ -7,6 +7,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from corpus import load
 from features import fbank_np, SR
+from levenshtein import edit_distance
 from textnorm import normalize
 
 MODEL_DIR = os.path.normpath(os.path.join(HERE, "..", "..", "asr-en-telephony"))
@@ -14,16 +15,6 @@ PS_MODEL = "/usr/share/pocketsphinx/model/en-us"
 EVAL_DIR = os.path.join(HERE, "work", "eval")
 # set -> (folder, file): the held-out Asterisk prompts, and the whole voices held out of training (corpus.py)
 SETS = {"real": ("corpus", "heldout_real.npz"), "voices": ("eval", "heldout_voices.npz")}
-
-
-def edit_distance(a, b):
-    prev = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        cur = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1]))
-        prev = cur
-    return prev[-1]
 
 
 def score(refs, hyps):

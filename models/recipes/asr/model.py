@@ -24,13 +24,18 @@ def encode(text):
     return [CHAR2ID[c] for c in text if c in CHAR2ID]
 
 
-def decode_greedy(ids):
+def ctc_collapse(ids, blank=BLANK):
+    """Frame-wise best ids -> tokens: repeats merged, blanks dropped."""
     out, prev = [], -1
     for i in ids:
-        if i != prev and i != BLANK:
-            out.append(" " if i == 0 else VOCAB[i])
+        if i != prev and i != blank:
+            out.append(i)
         prev = i
-    return "".join(out).strip()
+    return out
+
+
+def decode_greedy(ids):
+    return "".join(" " if i == 0 else VOCAB[i] for i in ctc_collapse(ids)).strip()
 
 
 class SepConv(nn.Module):

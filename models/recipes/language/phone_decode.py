@@ -20,10 +20,11 @@ import torch
 
 from train import read_wav
 from phones import text_to_phones
-from train_phones import edit_distance, greedy, load_phone_model
+from train_phones import greedy, load_phone_model
 from transcripts import asterisk_text, read_transcripts
 
 from features import TorchFbank  # noqa: E402 (../asr, on the path once train_phones is imported)
+from levenshtein import edit_distance  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PHONE_BASE = 0x100

@@ -21,7 +21,6 @@ import csv
 import math
 import os
 import random
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -34,17 +33,18 @@ from train import augment, read_wav, spec_masks, trim
 from transcripts import read_transcripts
 
 from features import TorchFbank  # noqa: E402 (../asr, on the path once asr_front is imported)
+from levenshtein import edit_distance  # noqa: E402
 from warmstart import load_onnx  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MAX_SECONDS = 12
 MIN_PHONE_COUNT = 200
+ASR_MODEL = _asr_model_module()  # ../asr/model.py: CtcModel, STREAMING_CONFIG, ctc_collapse
 
 
 def build_phone_model(n_phones, onnx_path=ASR_ONNX):
     """The ASR model with its letter output layer replaced by one over `n_phones` phones plus the CTC blank."""
-    am = _asr_model_module()
-    m = load_onnx(am.CtcModel(**am.STREAMING_CONFIG), onnx_path)
+    m = load_onnx(ASR_MODEL.CtcModel(**ASR_MODEL.STREAMING_CONFIG), onnx_path)
     m.out = torch.nn.Conv1d(m.cfg["c_end"], n_phones + 1, 1, bias=True)
     return m
 
@@ -85,24 +85,9 @@ def phonemise_all(rows, cache_path, jobs=2):
     return cache
 
 
-def edit_distance(a, b):
-    prev = list(range(len(b) + 1))
-    for i, x in enumerate(a, 1):
-        cur = [i] + [0] * len(b)
-        for j, y in enumerate(b, 1):
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x != y))
-        prev = cur
-    return prev[-1]
-
-
 def greedy(logp_row, blank):
-    ids = logp_row.argmax(-1).tolist()
-    out, prev = [], -1
-    for i in ids:
-        if i != prev and i != blank:
-            out.append(i)
-        prev = i
-    return out
+    """Log-posteriors [T, V] -> phone ids (the ASR recipe's CTC collapse)."""
+    return ASR_MODEL.ctc_collapse(logp_row.argmax(-1).tolist(), blank)
 
 
 def phone_error_rate(model, data, blank, limit=600):
