@@ -22,6 +22,7 @@ from features import TorchFbank  # noqa: E402
 
 from labels import CLASSES, LANGUAGE_OF, LANGUAGES  # noqa: E402
 from model import build  # noqa: E402
+from score_files import write_scores  # noqa: E402
 from train import load_split  # noqa: E402
 
 
@@ -58,6 +59,7 @@ def main():
     ap.add_argument("--und-below", type=float, default=0.5)
     ap.add_argument("--per-call", type=int, nargs="+", default=[3, 5])
     ap.add_argument("--json", default=None)
+    ap.add_argument("--scores", default=None, help="also write each utterance's log-posteriors (fuse.py reads them)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     ck = torch.load(args.ckpt)
@@ -111,6 +113,8 @@ def main():
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report, f, indent=2)
+    if args.scores:
+        write_scores(args.scores, [(path, spk, lp) for spk, utts in by_spk.items() for lp, _, path in utts])
 
 
 if __name__ == "__main__":

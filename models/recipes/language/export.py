@@ -23,14 +23,32 @@ OUT = os.path.join(HERE, "..", "..", "language-id")
 
 # Where each tag's training speech came from (corpus.py); the README says the same in words.
 REAL_SPEAKERS = {
-    "en-US": ["asterisk-core-sounds-en (Allison)"],
-    "es-419": ["asterisk-core-sounds-es (Allison, Mexican Spanish)"],
-    "fr-CA": ["asterisk-core-sounds-fr (June, Canadian French)"],
+    "en-US": ["asterisk-core-sounds-en (Allison)", "tuxpaint-stamps-default (English narrator, variant unknown)"],
+    "en-GB": ["tuxpaint-stamps-default (English narrator, variant unknown)"],
+    "en-GB-scotland": ["tuxpaint-stamps-default (English narrator, variant unknown)"],
+    "en-029": ["tuxpaint-stamps-default (English narrator, variant unknown)"],
+    "es-ES": ["tuxpaint-stamps-default (Spanish narrator, variant unknown)"],
+    "es-419": ["asterisk-core-sounds-es (Allison, Mexican Spanish)",
+               "tuxpaint-stamps-default (Spanish narrator, variant unknown)"],
+    "fr-FR": ["tuxpaint-stamps-default (French narrator, variant unknown)"],
+    "fr-CA": ["asterisk-core-sounds-fr (June, Canadian French)",
+              "tuxpaint-stamps-default (French narrator, variant unknown)"],
     "it": ["asterisk-core-sounds-it (Carlo)"],
-    "ru": ["asterisk-core-sounds-ru (IvrvoiceRU)", "festvox-ru (msu_ru_nsh)"],
-    "nl": ["fillets-ng-data-nl (several actors)"],
+    "ru": ["asterisk-core-sounds-ru (IvrvoiceRU)", "festvox-ru (msu_ru_nsh)",
+           "tuxpaint-stamps-default (Russian narrator)"],
+    "nl": ["fillets-ng-data-nl (several actors)", "tuxpaint-stamps-default (Dutch narrator)"],
     "cs": ["fillets-ng-data-cs (several actors)"],
 }
+
+
+def label_sources(tag, tag_kinds):
+    """(real speakers, synthetic?) of a tag: from the checkpoint's record of what each tag was trained on where it
+    has one (a tag it never saw has neither), else as the convolutional models were trained (every tag but fr-CA
+    with espeak-ng voices)."""
+    if tag_kinds is None:
+        return REAL_SPEAKERS.get(tag, []), tag != "fr-CA"
+    kinds = tag_kinds.get(tag, [])
+    return (REAL_SPEAKERS.get(tag, []) if "real" in kinds else []), "synth" in kinds
 
 
 def front_provenance(tap):
@@ -54,11 +72,15 @@ def main():
     ap.add_argument("--ckpt", default=os.path.join(HERE, "work", "ckpt", "best.pt"))
     ap.add_argument("--out", default=OUT)
     ap.add_argument("--und-below", type=float, default=0.5)
-    ap.add_argument("--train-minutes", type=float, required=True)
+    ap.add_argument("--train-minutes", type=float, default=None,
+                    help="the training run's budget (required for a trained head; a linear probe is fitted)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     ck = torch.load(args.ckpt)
     front = ck.get("front", "")
+    linear = ck.get("head", "conv") == "linear"
+    if not linear and args.train_minutes is None:
+        ap.error("--train-minutes is required for a trained checkpoint")
     model = build(len(CLASSES), front, ck.get("head", "conv"))
     model.load_state_dict(ck["model"])
     model.eval()
@@ -87,8 +109,8 @@ def main():
         "inputs": [{"name": "features", "dtype": "float32", "shape": ["N", "T", 80]}],
         "outputs": [{"name": "log_probs", "dtype": "float32", "shape": ["N", len(CLASSES)]}],
         "labels": [
-            {"tag": c, "language": LANGUAGE_OF[c], "realSpeakers": REAL_SPEAKERS.get(c, []),
-             "synthetic": c != "fr-CA"}
+            {"tag": c, "language": LANGUAGE_OF[c], "realSpeakers": label_sources(c, ck.get("tagKinds"))[0],
+             "synthetic": label_sources(c, ck.get("tagKinds"))[1]}
             for c in CLASSES
         ],
         "minSpeechMs": 500,
@@ -97,10 +119,11 @@ def main():
         "executionProviders": ["cpu"],
         "provenance": {
             "recipe": "models/recipes/language",
-            "checkpointStep": int(ck["step"]),
+            **({"classifier": "one linear layer on the mean and standard deviation over time of the front's "
+                              "activations, fitted by probe_taps.py --save, each training speaker weighted equally"}
+               if linear else {"checkpointStep": int(ck["step"]), "trainMinutes": args.train_minutes}),
             "front": front_provenance(front),
             "devUtteranceAccuracy": float(ck.get("dev", -1)),
-            "trainMinutes": args.train_minutes,
             "heldOutSpeakers": ["asterisk-prompt-es-co", "asterisk-prompt-fr-armelle",
                                 "asterisk-prompt-it-menardi-wav"],
             "checkSignal": "0.3*sin(0.05*n), n < 16000, 8 kHz",

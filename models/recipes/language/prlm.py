@@ -38,6 +38,7 @@ from model import CtcModel, STREAMING_CONFIG, decode_greedy  # noqa: E402
 from warmstart import load_onnx  # noqa: E402
 
 from corpus import read_wav  # noqa: E402  (the ASR recipe's: any WAV as int16 at 8 kHz)
+from score_files import write_scores  # noqa: E402
 from labels import CLASSES, LANGUAGE_OF  # noqa: E402
 
 WORK = os.path.join(HERE, "work", "prlm")
@@ -146,6 +147,7 @@ def main():
     ap.add_argument("--decodes", default=os.path.join(WORK, "decodes.tsv"),
                     help="what each utterance was decoded as (decode's output, or phone_decode.py's phones)")
     ap.add_argument("--speakers", default="", help="train on these speakers only (comma-separated `speaker` ids)")
+    ap.add_argument("--scores", default="", help="also write each scored utterance's log-posteriors (for fuse.py)")
     a = ap.parse_args()
     torch.set_num_threads(1)
     os.makedirs(WORK, exist_ok=True)
@@ -163,12 +165,14 @@ def main():
         if split == "train" and p in dec:
             for t in tags:
                 lms[t].add(dec[p], 1.0 / len(tags))
+    scored = []
     for split in ("dev", "heldout"):
         by_spk = collections.defaultdict(list)
         for p, tags, spk, sp, kind in index:
             if sp == split and p in dec and (split == "heldout" or kind == "real"):
                 lp = np.array([lms[c].logprob(dec[p]) for c in CLASSES])
                 by_spk[(spk, tags[0])].append(lp)
+                scored.append((p, spk, lp))
         for k in [1] + [int(x) for x in a.calls.split(",")]:
             print(f"## {split}, calls of {k}")
             for (spk, tag), lps in sorted(by_spk.items()):
@@ -185,6 +189,14 @@ def main():
                     ok_tag += var == tag
                 print(f"{spk:24s} {tag:8s} n={len(groups):4d} language {100 * ok_lang / max(1, len(groups)):5.1f}% "
                       f"tag {100 * ok_tag / max(1, len(groups)):5.1f}% {dict(res.most_common(5))}")
+    if a.scores:
+        write_scores(a.scores, [(p, spk, log_posteriors(lp, a.scale)) for p, spk, lp in scored])
+
+
+def log_posteriors(logp, scale):
+    """An utterance's n-gram log-likelihoods per tag -> log-posteriors at `scale`, as decide() weighs them."""
+    z = scale * (np.nan_to_num(logp, nan=-np.inf, neginf=-1e9) - np.max(logp))
+    return z - np.log(np.exp(z).sum())
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ import torch
 
 from asr_front import ASR_ONNX, _asr_model_module
 from eval import decide
+from score_files import write_scores
 from labels import CLASSES, LANGUAGE_OF
 from model import build, stats_pool
 from train import SR, load_split
@@ -54,10 +55,34 @@ def pooled_features(asr, fbank, x):
     return pooled
 
 
-def fit_linear(X, masks, speakers, epochs=300):
-    """A linear classifier on standardised X, each speaker weighted equally; -> log-posteriors of new rows."""
+def nuisance_projection(Z, masks, speakers, k):
+    """The projection that removes the k directions in which speakers of one language differ most (nuisance
+    attribute projection): eigenvectors of the scatter of each speaker's mean row around its language's mean of
+    speaker means. Z is standardised; -> [D, D], the identity for k = 0."""
+    D = Z.shape[1]
+    if k == 0:
+        return np.eye(D, dtype=np.float32)
+    by_speaker = collections.defaultdict(list)
+    for z, m, s in zip(Z, masks, speakers):
+        by_speaker[(true_language(m), s)].append(z)
+    means = {key: np.mean(rows, 0) for key, rows in by_speaker.items()}
+    by_language = collections.defaultdict(list)
+    for (lang, _), m in means.items():
+        by_language[lang].append(m)
+    centred = [m - np.mean(by_language[lang], 0) for (lang, _), m in means.items() if len(by_language[lang]) > 1]
+    C = np.stack(centred)
+    _, _, vt = np.linalg.svd(C, full_matrices=False)
+    U = vt[:k].T
+    return (np.eye(D) - U @ U.T).astype(np.float32)
+
+
+def fit_linear(X, masks, speakers, epochs=300, nap=0):
+    """A linear classifier on standardised X, each speaker weighted equally, after removing `nap` within-language
+    speaker directions (nuisance_projection); -> log-posteriors of new rows. The projection is folded into the
+    returned layer's weights, so it is one linear layer on standardised rows as before."""
     mu, sd = X.mean(0), X.std(0) + 1e-5
-    Xt = torch.tensor((X - mu) / sd, dtype=torch.float32)
+    P = nuisance_projection((X - mu) / sd, masks, speakers, nap)
+    Xt = torch.tensor((X - mu) / sd @ P, dtype=torch.float32)
     log_mask = torch.log(torch.tensor(masks) + 1e-12)
     count = collections.Counter(speakers)
     w = torch.tensor([1.0 / count[s] for s in speakers])
@@ -70,6 +95,9 @@ def fit_linear(X, masks, speakers, epochs=300):
         opt.zero_grad()
         loss.backward()
         opt.step()
+    with torch.no_grad():
+        lin.weight.copy_(lin.weight @ torch.tensor(P.T))  # P is symmetric: lin(P z) = (W P) z + b
+
     def classify(Z):
         return torch.log_softmax(lin(torch.tensor((Z - mu) / sd, dtype=torch.float32)), 1).detach().numpy()
 
@@ -94,6 +122,13 @@ def main():
     ap.add_argument("--features", nargs="*", default=[], help="only these features (default: every one)")
     ap.add_argument("--save", default="", help="save the classifier of the one feature in --features as a "
                     "checkpoint export.py takes (its front: the tap, of the phone recogniser with --phone-ckpt)")
+    ap.add_argument("--nap", type=int, nargs="+", default=[0],
+                    help="within-language speaker directions removed before the classifier, each reported "
+                    "(--save keeps the last)")
+    ap.add_argument("--cache", default="", help="keep the pooled features of every split in this .npz and reuse "
+                    "them on the next run with the same index and front")
+    ap.add_argument("--scores", default="", help="write the held-out and dev utterances' log-posteriors of the "
+                    "last classifier (fuse.py reads them)")
     args = ap.parse_args()
     if args.save and len(args.features) != 1:
         ap.error("--save takes exactly one --features entry")
@@ -105,19 +140,27 @@ def main():
         am = _asr_model_module()
         asr = load_onnx(am.CtcModel(**am.STREAMING_CONFIG), ASR_ONNX).eval()
     fbank = TorchFbank()
+    cached = dict(np.load(args.cache, allow_pickle=True)) if args.cache and os.path.exists(args.cache) else {}
     splits = {}
     for split in ("train", "dev", "heldout"):
         items = load_split(args.index, split)
         if split == "train":
             random.Random(0).shuffle(items)
             items = items[:6000]
-        with torch.no_grad():
-            splits[split] = (items, [pooled_features(asr, fbank, it[0]) for it in items])
+        if split in cached and [it[4] for it in items] == list(cached[split + "-paths"]):
+            feats = list(cached[split])
+        else:
+            with torch.no_grad():
+                feats = [pooled_features(asr, fbank, it[0]) for it in items]
+            cached[split], cached[split + "-paths"] = np.array(feats, dtype=object), np.array([it[4] for it in items])
+            if args.cache:
+                np.savez(args.cache, **cached)
+        splits[split] = (items, feats)
         print(f"{split}: {len(items)} utterances, {sum(len(it[0]) for it in items) / SR / 60:.0f} min", flush=True)
     train_items, train_feats = splits["train"]
-    for key in args.features or train_feats[0]:
+    for key, nap in [(key, nap) for key in args.features or train_feats[0] for nap in args.nap]:
         classify, fitted = fit_linear(np.stack([f[key] for f in train_feats]), np.stack([it[1] for it in train_items]),
-                              [it[2] for it in train_items])
+                                      [it[2] for it in train_items], nap=nap)
         dev_items, dev_feats = splits["dev"]
         dev_lp = classify(np.stack([f[key] for f in dev_feats]))
         held_items, held_feats = splits["heldout"]
@@ -141,20 +184,34 @@ def main():
                 cells.append(f"{speaker.split('-')[1]} {100 * per_utt:.0f}/"
                              f"{100 * np.mean([c == true for c in calls]):.0f}"
                              f" ({', '.join(f'{l} {n}' for l, n in taken)})")
-            print(f"{key:4s} und<{und_below} dev {100 * dev_acc:.0f}  " + "  ".join(cells), flush=True)
+            print(f"{key:4s} nap {nap:2d} und<{und_below} dev {100 * dev_acc:.0f}  " + "  ".join(cells), flush=True)
+        if args.scores:
+            write_scores(args.scores, [(it[4], it[2], lp) for lp, it in zip(list(dev_lp) + list(held_lp),
+                                                                          dev_items + held_items)])
         if args.save:
-            save_linear(args.save, ("ph-" if args.phone_ckpt else "") + key, fitted, dev_acc)
+            save_linear(args.save, ("ph-" if args.phone_ckpt else "") + key, fitted, dev_acc, train_items)
 
 
-def save_linear(path, front, fitted, dev_acc):
-    """The fitted classifier and its front as a checkpoint export.py and eval.py read (model.LinearLanguageNet)."""
+def tag_kinds(items):
+    """{tag: the kinds of speech (real, pseudo, synth) it was trained on} for the tags the items carry."""
+    kinds = collections.defaultdict(set)
+    for _, mask, _, kind, _ in items:
+        for i in np.nonzero(mask)[0]:
+            kinds[CLASSES[i]].add(kind)
+    return {tag: sorted(k) for tag, k in kinds.items()}
+
+
+def save_linear(path, front, fitted, dev_acc, train_items):
+    """The fitted classifier and its front as a checkpoint export.py and eval.py read (model.LinearLanguageNet),
+    with what each tag was trained on (export.py writes it into the manifest's labels)."""
     lin, mu, sd = fitted
     net = build(len(CLASSES), front, head="linear")
     with torch.no_grad():
         net.mu.copy_(torch.tensor(mu, dtype=torch.float32))
         net.sd.copy_(torch.tensor(sd, dtype=torch.float32))
         net.lin.load_state_dict(lin.state_dict())
-    torch.save({"model": net.state_dict(), "front": front, "head": "linear", "step": 0, "dev": float(dev_acc)}, path)
+    torch.save({"model": net.state_dict(), "front": front, "head": "linear", "step": 0, "dev": float(dev_acc),
+                "tagKinds": tag_kinds(train_items)}, path)
     print(f"saved {path} (front {front})", flush=True)
 
 
