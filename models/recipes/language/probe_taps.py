@@ -140,7 +140,10 @@ def main():
         am = _asr_model_module()
         asr = load_onnx(am.CtcModel(**am.STREAMING_CONFIG), ASR_ONNX).eval()
     fbank = TorchFbank()
+    front = os.path.abspath(args.phone_ckpt) if args.phone_ckpt else ASR_ONNX
     cached = dict(np.load(args.cache, allow_pickle=True)) if args.cache and os.path.exists(args.cache) else {}
+    if str(cached.get("front", "")) != front:
+        cached = {"front": np.array(front)}  # features of another front end are no use
     splits = {}
     for split in ("train", "dev", "heldout"):
         items = load_split(args.index, split)
