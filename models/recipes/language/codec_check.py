@@ -20,21 +20,13 @@ import numpy as np
 import torch
 
 from asr_front import ASR_ONNX, _asr_model_module
-from labels import CLASSES
 from probe_taps import fit_linear, language, pooled_features
-from train import read_wav, trim
+from train import read_wav, tag_mask, trim
 
 from features import TorchFbank  # noqa: E402 (../asr, on the path once asr_front is imported)
 from warmstart import load_onnx  # noqa: E402
 
 MIN_SAMPLES = 4000  # half a second, as the probe's splits
-
-
-def tag_mask(tags):
-    m = np.zeros(len(CLASSES), dtype=np.float32)
-    for t in tags.split(","):
-        m[CLASSES.index(t)] = 1
-    return m
 
 
 def gsm_round_trip(src, workdir):

@@ -42,13 +42,13 @@ REAL_SPEAKERS = {
 
 
 def label_sources(tag, tag_kinds):
-    """(real speakers, synthetic?) of a tag: from the checkpoint's record of what each tag was trained on where it
-    has one (a tag it never saw has neither), else as the convolutional models were trained (every tag but fr-CA
-    with espeak-ng voices)."""
+    """The manifest's realSpeakers and synthetic of a tag: from the checkpoint's record of what each tag was trained
+    on where it has one (a tag it never saw has neither), else as the convolutional models were trained (every tag
+    but fr-CA with espeak-ng voices)."""
     if tag_kinds is None:
-        return REAL_SPEAKERS.get(tag, []), tag != "fr-CA"
+        return {"realSpeakers": REAL_SPEAKERS.get(tag, []), "synthetic": tag != "fr-CA"}
     kinds = tag_kinds.get(tag, [])
-    return (REAL_SPEAKERS.get(tag, []) if "real" in kinds else []), "synth" in kinds
+    return {"realSpeakers": REAL_SPEAKERS.get(tag, []) if "real" in kinds else [], "synthetic": "synth" in kinds}
 
 
 def front_provenance(tap):
@@ -109,9 +109,7 @@ def main():
         "inputs": [{"name": "features", "dtype": "float32", "shape": ["N", "T", 80]}],
         "outputs": [{"name": "log_probs", "dtype": "float32", "shape": ["N", len(CLASSES)]}],
         "labels": [
-            {"tag": c, "language": LANGUAGE_OF[c], "realSpeakers": label_sources(c, ck.get("tagKinds"))[0],
-             "synthetic": label_sources(c, ck.get("tagKinds"))[1]}
-            for c in CLASSES
+            {"tag": c, "language": LANGUAGE_OF[c], **label_sources(c, ck.get("tagKinds"))} for c in CLASSES
         ],
         "minSpeechMs": 500,
         "undBelow": args.und_below,

@@ -57,11 +57,16 @@ def load_split(index, split):
         x = trim(read_wav(r["path"]))
         if x.size < int(0.5 * SR):
             continue
-        mask = np.zeros(len(CLASSES), dtype=np.float32)
-        for t in r["tags"].split(","):
-            mask[CLASSES.index(t)] = 1
-        out.append((x, mask, r["speaker"], r["kind"], r["path"]))
+        out.append((x, tag_mask(r["tags"]), r["speaker"], r["kind"], r["path"]))
     return out
+
+
+def tag_mask(tags):
+    """An index row's comma-separated tags -> [C] with 1 for each of them (the loss takes any as right)."""
+    mask = np.zeros(len(CLASSES), dtype=np.float32)
+    for t in tags.split(","):
+        mask[CLASSES.index(t)] = 1
+    return mask
 
 
 class Sampler:
